@@ -1,0 +1,393 @@
+// Package config holds SkyDeploy's one configuration type, read from SKYDEPLOY_*
+// environment variables with defaults that work on a developer's machine.
+//
+// It must never depend on any other SkyDeploy package: every role reads it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of every SkyDeploy role. Each field names the
+// environment variable it is read from; README.md documents them all.
+type Config struct {
+	// GatewayAddr is where the API and dashboard listen (SKYDEPLOY_GATEWAY_ADDR).
+	GatewayAddr string
+	// ServeAddr is where the request handler serves deployed sites (SKYDEPLOY_SERVE_ADDR).
+	ServeAddr string
+	// ServeAdminAddr serves the request handler's /healthz and /metrics (SKYDEPLOY_SERVE_ADMIN_ADDR).
+	ServeAdminAddr string
+	// BaseDomain is the domain under which deployments get subdomains (SKYDEPLOY_BASE_DOMAIN).
+	BaseDomain string
+	// SiteScheme and SitePort build the public URL of a deployment (SKYDEPLOY_SITE_SCHEME, SKYDEPLOY_SITE_PORT).
+	// SitePort empty means the scheme's default port.
+	SiteScheme string
+	SitePort   string
+	// PublicAPIURL is the URL the dashboard and CLI use for the gateway (SKYDEPLOY_PUBLIC_API_URL).
+	PublicAPIURL string
+	// TemporalUIURL is the Temporal Web UI's base URL, for deep links (SKYDEPLOY_TEMPORAL_UI_URL).
+	TemporalUIURL string
+
+	// TemporalAddress and TemporalNamespace locate the Temporal frontend (SKYDEPLOY_TEMPORAL_ADDRESS, SKYDEPLOY_TEMPORAL_NAMESPACE).
+	TemporalAddress   string
+	TemporalNamespace string
+	// TaskQueue is the light-step queue; BuildTaskQueue the build queue (SKYDEPLOY_TASK_QUEUE, SKYDEPLOY_BUILD_TASK_QUEUE).
+	TaskQueue      string
+	BuildTaskQueue string
+
+	// RedisURL locates Redis, which holds only live status and logs (SKYDEPLOY_REDIS_URL).
+	RedisURL string
+	// RedisPrefix is put before every Redis key so SkyDeploy can share a Redis (SKYDEPLOY_REDIS_PREFIX).
+	RedisPrefix string
+	// LiveTTL is how long live status and log streams stay in Redis (SKYDEPLOY_LIVE_TTL).
+	LiveTTL time.Duration
+	// LogMaxLines caps each deployment's live log stream (SKYDEPLOY_LOG_MAX_LINES).
+	LogMaxLines int64
+
+	// S3 object storage (SKYDEPLOY_S3_ENDPOINT, _S3_REGION, _S3_BUCKET, _S3_ACCESS_KEY, _S3_SECRET_KEY, _S3_PATH_STYLE).
+	S3Endpoint  string
+	S3Region    string
+	S3Bucket    string
+	S3AccessKey string
+	S3SecretKey string
+	S3PathStyle bool
+
+	// AllowedGitHosts lists the git hosts deployments may clone from (SKYDEPLOY_ALLOWED_GIT_HOSTS, comma separated).
+	// An entry "*" allows any public host.
+	AllowedGitHosts []string
+	// AllowPrivateGitHosts lets repository URLs point at loopback and private addresses (SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS).
+	// Local development and tests need it; production must leave it off.
+	AllowPrivateGitHosts bool
+	// AllowInsecureGit allows plain http:// repository URLs (SKYDEPLOY_ALLOW_INSECURE_GIT).
+	AllowInsecureGit bool
+	// GitHubToken is used for GitHub API calls and private repositories (SKYDEPLOY_GITHUB_TOKEN).
+	GitHubToken string
+
+	// WorkDir holds per-deployment workspaces and local caches on workers (SKYDEPLOY_WORK_DIR).
+	WorkDir string
+
+	// Limits on what one deployment may bring in.
+	MaxRepoBytes int64 // SKYDEPLOY_MAX_REPO_BYTES: bytes fetched while cloning
+	MaxFileBytes int64 // SKYDEPLOY_MAX_FILE_BYTES: one file in the source or output
+	MaxFiles     int   // SKYDEPLOY_MAX_FILES: files in the source or output
+	MaxSiteBytes int64 // SKYDEPLOY_MAX_SITE_BYTES: total size of the published output
+
+	// Build sandbox limits.
+	BuildConcurrency int           // SKYDEPLOY_BUILD_CONCURRENCY: builds at once per build worker
+	BuildTimeout     time.Duration // SKYDEPLOY_BUILD_TIMEOUT: wall time of install+build
+	BuildMemoryBytes int64         // SKYDEPLOY_BUILD_MEMORY_BYTES: address-space limit of build processes
+	BuildCPUSeconds  int64         // SKYDEPLOY_BUILD_CPU_SECONDS: CPU time limit
+	BuildMaxLogBytes int64         // SKYDEPLOY_BUILD_MAX_LOG_BYTES: output a build may print
+	BuildUser        string        // SKYDEPLOY_BUILD_USER: unprivileged user builds run as
+	BuildSandbox     string        // SKYDEPLOY_BUILD_SANDBOX: auto, bwrap or none
+	BuildCacheBytes  int64         // SKYDEPLOY_BUILD_CACHE_BYTES: largest cache archive kept per project
+
+	// ServeCacheBytes bounds the request handler's in-memory cache (SKYDEPLOY_SERVE_CACHE_BYTES).
+	ServeCacheBytes int64
+	// AliasTTL is how long the request handler trusts a cached alias (SKYDEPLOY_ALIAS_TTL).
+	AliasTTL time.Duration
+
+	// APITokens are tokens accepted by the gateway besides those created with `skydeploy token create`
+	// (SKYDEPLOY_API_TOKEN; empty with no stored tokens means the API is open, as in local development).
+	APIToken string
+	// RequireAuth forces token checks even when no token is configured (SKYDEPLOY_REQUIRE_AUTH).
+	RequireAuth bool
+	// WebhookSecret verifies GitHub webhooks (SKYDEPLOY_WEBHOOK_SECRET).
+	WebhookSecret string
+	// SecretKey encrypts project environment variables at rest (SKYDEPLOY_SECRET_KEY, 32+ characters).
+	SecretKey string
+	// DashboardOrigin is the only origin CORS allows (SKYDEPLOY_DASHBOARD_ORIGIN).
+	DashboardOrigin string
+	// TrustedProxies lists proxies whose X-Forwarded-For is believed (SKYDEPLOY_TRUSTED_PROXIES).
+	TrustedProxies []string
+	// DeployRatePerMinute limits deployments started per client (SKYDEPLOY_DEPLOY_RATE_PER_MINUTE).
+	DeployRatePerMinute int
+
+	// PollInterval is the default interval of a watched project's schedule (SKYDEPLOY_POLL_INTERVAL).
+	PollInterval time.Duration
+	// KeepDeployments is how many deployments per project retention keeps (SKYDEPLOY_KEEP_DEPLOYMENTS).
+	KeepDeployments int
+	// GitHubAPIURL is the GitHub REST API base (SKYDEPLOY_GITHUB_API_URL), changed only by tests.
+	GitHubAPIURL string
+
+	// LogFormat is text or json (SKYDEPLOY_LOG_FORMAT); LogLevel debug, info, warn or error (SKYDEPLOY_LOG_LEVEL).
+	LogFormat string
+	LogLevel  string
+	// MetricsAddr serves Prometheus metrics of workers (SKYDEPLOY_METRICS_ADDR); empty disables.
+	MetricsAddr string
+}
+
+// Default returns the configuration that works with `make dev` on one machine.
+func Default() Config {
+	return Config{
+		GatewayAddr:         ":3001",
+		ServeAddr:           ":3002",
+		ServeAdminAddr:      "127.0.0.1:3012",
+		BaseDomain:          "localhost",
+		SiteScheme:          "http",
+		SitePort:            "3002",
+		PublicAPIURL:        "http://localhost:3001",
+		TemporalUIURL:       "http://localhost:8233",
+		TemporalAddress:     "127.0.0.1:7233",
+		TemporalNamespace:   "default",
+		TaskQueue:           "skydeploy-deploy",
+		BuildTaskQueue:      "skydeploy-build",
+		RedisURL:            "redis://127.0.0.1:6379/0",
+		RedisPrefix:         "skydeploy:",
+		LiveTTL:             24 * time.Hour,
+		LogMaxLines:         100_000,
+		S3Endpoint:          "http://127.0.0.1:7070",
+		S3Region:            "us-east-1",
+		S3Bucket:            "skydeploy",
+		S3AccessKey:         "skydeploy",
+		S3SecretKey:         "skydeploy-dev-secret",
+		S3PathStyle:         true,
+		AllowedGitHosts:     []string{"github.com", "gitlab.com", "bitbucket.org", "codeberg.org"},
+		WorkDir:             defaultWorkDir(),
+		MaxRepoBytes:        512 << 20,
+		MaxFileBytes:        100 << 20,
+		MaxFiles:            50_000,
+		MaxSiteBytes:        1 << 30,
+		BuildConcurrency:    2,
+		BuildTimeout:        15 * time.Minute,
+		BuildMemoryBytes:    4 << 30,
+		BuildCPUSeconds:     1800,
+		BuildMaxLogBytes:    16 << 20,
+		BuildUser:           "nobody",
+		BuildSandbox:        "auto",
+		BuildCacheBytes:     1 << 30,
+		ServeCacheBytes:     256 << 20,
+		AliasTTL:            2 * time.Second,
+		DashboardOrigin:     "http://localhost:3001",
+		DeployRatePerMinute: 30,
+		PollInterval:        time.Minute,
+		KeepDeployments:     10,
+		GitHubAPIURL:        "https://api.github.com/",
+		LogFormat:           "text",
+		LogLevel:            "info",
+	}
+}
+
+func defaultWorkDir() string {
+	return strings.TrimRight(os.TempDir(), "/") + "/skydeploy"
+}
+
+// FromEnv returns Default overlaid with every SKYDEPLOY_* variable set in the environment.
+func FromEnv() (Config, error) {
+	return FromLookup(os.LookupEnv)
+}
+
+// FromLookup is FromEnv with the environment given as a lookup function, for tests.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	r := reader{lookup: lookup}
+	r.str("SKYDEPLOY_GATEWAY_ADDR", &c.GatewayAddr)
+	r.str("SKYDEPLOY_SERVE_ADDR", &c.ServeAddr)
+	r.str("SKYDEPLOY_SERVE_ADMIN_ADDR", &c.ServeAdminAddr)
+	r.str("SKYDEPLOY_BASE_DOMAIN", &c.BaseDomain)
+	r.str("SKYDEPLOY_SITE_SCHEME", &c.SiteScheme)
+	r.str("SKYDEPLOY_SITE_PORT", &c.SitePort)
+	r.str("SKYDEPLOY_PUBLIC_API_URL", &c.PublicAPIURL)
+	r.str("SKYDEPLOY_TEMPORAL_UI_URL", &c.TemporalUIURL)
+	r.str("SKYDEPLOY_TEMPORAL_ADDRESS", &c.TemporalAddress)
+	r.str("SKYDEPLOY_TEMPORAL_NAMESPACE", &c.TemporalNamespace)
+	r.str("SKYDEPLOY_TASK_QUEUE", &c.TaskQueue)
+	r.str("SKYDEPLOY_BUILD_TASK_QUEUE", &c.BuildTaskQueue)
+	r.str("SKYDEPLOY_REDIS_URL", &c.RedisURL)
+	r.str("SKYDEPLOY_REDIS_PREFIX", &c.RedisPrefix)
+	r.dur("SKYDEPLOY_LIVE_TTL", &c.LiveTTL)
+	r.i64("SKYDEPLOY_LOG_MAX_LINES", &c.LogMaxLines)
+	r.str("SKYDEPLOY_S3_ENDPOINT", &c.S3Endpoint)
+	r.str("SKYDEPLOY_S3_REGION", &c.S3Region)
+	r.str("SKYDEPLOY_S3_BUCKET", &c.S3Bucket)
+	r.str("SKYDEPLOY_S3_ACCESS_KEY", &c.S3AccessKey)
+	r.str("SKYDEPLOY_S3_SECRET_KEY", &c.S3SecretKey)
+	r.boolean("SKYDEPLOY_S3_PATH_STYLE", &c.S3PathStyle)
+	r.list("SKYDEPLOY_ALLOWED_GIT_HOSTS", &c.AllowedGitHosts)
+	r.boolean("SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS", &c.AllowPrivateGitHosts)
+	r.boolean("SKYDEPLOY_ALLOW_INSECURE_GIT", &c.AllowInsecureGit)
+	r.str("SKYDEPLOY_GITHUB_TOKEN", &c.GitHubToken)
+	r.str("SKYDEPLOY_WORK_DIR", &c.WorkDir)
+	r.i64("SKYDEPLOY_MAX_REPO_BYTES", &c.MaxRepoBytes)
+	r.i64("SKYDEPLOY_MAX_FILE_BYTES", &c.MaxFileBytes)
+	r.integer("SKYDEPLOY_MAX_FILES", &c.MaxFiles)
+	r.i64("SKYDEPLOY_MAX_SITE_BYTES", &c.MaxSiteBytes)
+	r.integer("SKYDEPLOY_BUILD_CONCURRENCY", &c.BuildConcurrency)
+	r.dur("SKYDEPLOY_BUILD_TIMEOUT", &c.BuildTimeout)
+	r.i64("SKYDEPLOY_BUILD_MEMORY_BYTES", &c.BuildMemoryBytes)
+	r.i64("SKYDEPLOY_BUILD_CPU_SECONDS", &c.BuildCPUSeconds)
+	r.i64("SKYDEPLOY_BUILD_MAX_LOG_BYTES", &c.BuildMaxLogBytes)
+	r.str("SKYDEPLOY_BUILD_USER", &c.BuildUser)
+	r.str("SKYDEPLOY_BUILD_SANDBOX", &c.BuildSandbox)
+	r.i64("SKYDEPLOY_BUILD_CACHE_BYTES", &c.BuildCacheBytes)
+	r.i64("SKYDEPLOY_SERVE_CACHE_BYTES", &c.ServeCacheBytes)
+	r.dur("SKYDEPLOY_ALIAS_TTL", &c.AliasTTL)
+	r.str("SKYDEPLOY_API_TOKEN", &c.APIToken)
+	r.boolean("SKYDEPLOY_REQUIRE_AUTH", &c.RequireAuth)
+	r.str("SKYDEPLOY_WEBHOOK_SECRET", &c.WebhookSecret)
+	r.str("SKYDEPLOY_SECRET_KEY", &c.SecretKey)
+	r.str("SKYDEPLOY_DASHBOARD_ORIGIN", &c.DashboardOrigin)
+	r.list("SKYDEPLOY_TRUSTED_PROXIES", &c.TrustedProxies)
+	r.integer("SKYDEPLOY_DEPLOY_RATE_PER_MINUTE", &c.DeployRatePerMinute)
+	r.dur("SKYDEPLOY_POLL_INTERVAL", &c.PollInterval)
+	r.integer("SKYDEPLOY_KEEP_DEPLOYMENTS", &c.KeepDeployments)
+	r.str("SKYDEPLOY_GITHUB_API_URL", &c.GitHubAPIURL)
+	r.str("SKYDEPLOY_LOG_FORMAT", &c.LogFormat)
+	r.str("SKYDEPLOY_LOG_LEVEL", &c.LogLevel)
+	r.str("SKYDEPLOY_METRICS_ADDR", &c.MetricsAddr)
+	if err := errors.Join(r.errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BaseDomain == "" {
+		errs = append(errs, errors.New("SKYDEPLOY_BASE_DOMAIN must not be empty"))
+	}
+	if c.S3Bucket == "" {
+		errs = append(errs, errors.New("SKYDEPLOY_S3_BUCKET must not be empty"))
+	}
+	if c.BuildConcurrency < 1 {
+		errs = append(errs, errors.New("SKYDEPLOY_BUILD_CONCURRENCY must be at least 1"))
+	}
+	switch c.BuildSandbox {
+	case "auto", "bwrap", "none":
+	default:
+		errs = append(errs, fmt.Errorf("SKYDEPLOY_BUILD_SANDBOX must be auto, bwrap or none, not %q", c.BuildSandbox))
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("SKYDEPLOY_SECRET_KEY must be at least 32 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+// SiteURL is the public URL of a host label (a deployment id or a project name) under the base domain.
+func (c Config) SiteURL(label string) string {
+	host := label + "." + c.BaseDomain
+	if c.SitePort != "" && !(c.SiteScheme == "http" && c.SitePort == "80") && !(c.SiteScheme == "https" && c.SitePort == "443") {
+		host += ":" + c.SitePort
+	}
+	return c.SiteScheme + "://" + host + "/"
+}
+
+// Names lists every environment variable FromEnv reads, for documentation checks.
+func Names() []string {
+	var names []string
+	_, _ = FromLookup(func(name string) (string, bool) {
+		names = append(names, name)
+		return "", false
+	})
+	return names
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (r *reader) get(name string) (string, bool) {
+	v, ok := r.lookup(name)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSpace(v), true
+}
+
+func (r *reader) str(name string, dst *string) {
+	if v, ok := r.get(name); ok {
+		*dst = v
+	}
+}
+
+func (r *reader) list(name string, dst *[]string) {
+	v, ok := r.get(name)
+	if !ok {
+		return
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, strings.ToLower(item))
+		}
+	}
+	*dst = out
+}
+
+func (r *reader) boolean(name string, dst *bool) {
+	v, ok := r.get(name)
+	if !ok || v == "" {
+		return
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", name, v))
+		return
+	}
+	*dst = b
+}
+
+func (r *reader) integer(name string, dst *int) {
+	v, ok := r.get(name)
+	if !ok || v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+		return
+	}
+	*dst = n
+}
+
+func (r *reader) i64(name string, dst *int64) {
+	v, ok := r.get(name)
+	if !ok || v == "" {
+		return
+	}
+	n, err := parseSize(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %w", name, err))
+		return
+	}
+	*dst = n
+}
+
+func (r *reader) dur(name string, dst *time.Duration) {
+	v, ok := r.get(name)
+	if !ok || v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a duration such as 30s or 5m", name, v))
+		return
+	}
+	*dst = d
+}
+
+// parseSize reads a whole number with an optional binary suffix: 512, 64Ki, 256Mi, 1Gi.
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(v, suffix) {
+			rest := strings.TrimSuffix(v, suffix)
+			if _, err := strconv.ParseInt(rest, 10, 64); err == nil {
+				mult, v = m, rest
+				break
+			}
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size such as 1048576 or 256Mi", v)
+	}
+	return n * mult, nil
+}
