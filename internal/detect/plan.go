@@ -63,8 +63,8 @@ type Overrides struct {
 
 // UnsupportedError says that a tree is no project SkyDeploy knows, and what was looked for.
 type UnsupportedError struct {
-	Reason     string
-	LookedFor  []string
+	Reason    string
+	LookedFor []string
 }
 
 func (e *UnsupportedError) Error() string {

@@ -30,12 +30,12 @@ type File struct {
 // Manifest lists every file of a deployment. Its presence in object storage makes the
 // deployment live at its own URL.
 type Manifest struct {
-	Version      int       `json:"version"`
-	DeploymentID string    `json:"deploymentId"`
-	Project      string    `json:"project,omitempty"`
-	Commit       string    `json:"commit,omitempty"`
-	Kind         string    `json:"kind"`
-	Framework    string    `json:"framework,omitempty"`
+	Version      int    `json:"version"`
+	DeploymentID string `json:"deploymentId"`
+	Project      string `json:"project,omitempty"`
+	Commit       string `json:"commit,omitempty"`
+	Kind         string `json:"kind"`
+	Framework    string `json:"framework,omitempty"`
 	// SPA makes navigation requests for unknown paths fall back to /index.html.
 	SPA       bool      `json:"spa,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`

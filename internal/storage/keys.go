@@ -38,7 +38,9 @@ func ArtifactKey(id string) string { return ArtifactsPrefix + id + ".tar.gz" }
 func BlobKey(sha256Hex string) string { return BlobsPrefix + sha256Hex }
 
 // BlobVariantKey is a compressed variant ("gz" or "br") of a blob.
-func BlobVariantKey(sha256Hex, encoding string) string { return BlobsPrefix + sha256Hex + "." + encoding }
+func BlobVariantKey(sha256Hex, encoding string) string {
+	return BlobsPrefix + sha256Hex + "." + encoding
+}
 
 // ManifestKey is the manifest of deployment id.
 func ManifestKey(id string) string { return DeploymentsPrefix + id + "/manifest.json" }
