@@ -10,7 +10,7 @@ import "strings"
 //	blobs/<sha256>                  a file's content, stored once however many deployments use it
 //	blobs/<sha256>.gz, .br          its compressed variants, made once at publish time
 //	deployments/<id>/manifest.json  the manifest; its presence is what makes a deployment live
-//	deployments/<id>/log.ndjson     the archived build log
+//	deployments/<id>/logs/<part>    the archived log, one part per step attempt
 //	aliases/<label>.json            pointer from a project (or branch) label to its live deployment
 //	projects/<name>.json            project settings
 //	cache/<project>/<key>.tar.gz    build caches, per project
@@ -45,8 +45,11 @@ func BlobVariantKey(sha256Hex, encoding string) string {
 // ManifestKey is the manifest of deployment id.
 func ManifestKey(id string) string { return DeploymentsPrefix + id + "/manifest.json" }
 
-// LogKey is the archived build log of deployment id.
-func LogKey(id string) string { return DeploymentsPrefix + id + "/log.ndjson" }
+// LogPrefix is where the archived log parts of deployment id live; parts sort in log order.
+func LogPrefix(id string) string { return DeploymentsPrefix + id + "/logs/" }
+
+// LogPartKey is one archived log part of deployment id.
+func LogPartKey(id, part string) string { return LogPrefix(id) + part + ".ndjson" }
 
 // AliasKey is the alias pointer for a host label (a project name or project-branch label).
 func AliasKey(label string) string { return AliasesPrefix + strings.ToLower(label) + ".json" }

@@ -1,0 +1,121 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// TemporalOptions configure the Temporal CLI dev server.
+type TemporalOptions struct {
+	Binary    string
+	DBFile    string // SQLite file; empty keeps everything in memory
+	Host      string
+	Port      int
+	UIPort    int // 0 = headless
+	HTTPPort  int
+	Metrics   int
+	Namespace string
+	// SearchAttributes maps attribute names to their types (Keyword, Text, Int, Datetime, ...).
+	SearchAttributes map[string]string
+	Log              io.Writer
+}
+
+// Temporal returns (unstarted) the Temporal dev server process.
+func Temporal(o TemporalOptions) (*Process, error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	args := []string{"server", "start-dev", "--ip", o.Host, "--port", fmt.Sprint(o.Port), "--namespace", o.Namespace, "--log-level", "error"}
+	if o.UIPort > 0 {
+		args = append(args, "--ui-port", fmt.Sprint(o.UIPort))
+	} else {
+		args = append(args, "--headless")
+	}
+	if o.HTTPPort > 0 {
+		args = append(args, "--http-port", fmt.Sprint(o.HTTPPort))
+	}
+	if o.Metrics > 0 {
+		args = append(args, "--metrics-port", fmt.Sprint(o.Metrics))
+	}
+	if o.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(o.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("temporal data dir: %w", err)
+		}
+		args = append(args, "--db-filename", o.DBFile)
+	}
+	names := make([]string, 0, len(o.SearchAttributes))
+	for name := range o.SearchAttributes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		args = append(args, "--search-attribute", name+"="+o.SearchAttributes[name])
+	}
+	return newProcess("temporal", hostPort(o.Host, o.Port), o.Binary, args, o.Log), nil
+}
+
+// VersityOptions configure versitygw with its posix backend.
+type VersityOptions struct {
+	Binary    string
+	Dir       string // objects are files under Dir/<bucket>/
+	Host      string
+	Port      int
+	AccessKey string
+	SecretKey string
+	Log       io.Writer
+}
+
+// Versity returns (unstarted) the versitygw process.
+func Versity(o VersityOptions) (*Process, error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("object storage dir: %w", err)
+	}
+	meta := filepath.Join(filepath.Dir(filepath.Clean(o.Dir)), filepath.Base(o.Dir)+"-meta")
+	if err := os.MkdirAll(meta, 0o755); err != nil {
+		return nil, fmt.Errorf("object storage metadata dir: %w", err)
+	}
+	addr := hostPort(o.Host, o.Port)
+	args := []string{"--access", o.AccessKey, "--secret", o.SecretKey, "--port", addr, "--quiet", "posix", "--sidecar", meta, o.Dir}
+	return newProcess("versitygw", addr, o.Binary, args, o.Log), nil
+}
+
+// RedisOptions configure a redis-server that keeps nothing on disk.
+type RedisOptions struct {
+	Binary string
+	Host   string
+	Port   int
+	Log    io.Writer
+}
+
+// Redis returns (unstarted) a redis-server process.
+func Redis(o RedisOptions) *Process {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	args := []string{"--bind", o.Host, "--port", fmt.Sprint(o.Port), "--save", "", "--appendonly", "no", "--protected-mode", "no"}
+	return newProcess("redis", hostPort(o.Host, o.Port), o.Binary, args, o.Log)
+}
+
+// StartAll starts each process in order and stops those already started if one fails.
+func StartAll(ctx context.Context, ready time.Duration, procs ...*Process) error {
+	for i, p := range procs {
+		if err := p.Start(ctx, ready); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				procs[j].Stop(5 * time.Second)
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package livestatus keeps what the dashboard shows live — the current status of each
+// deployment and its log stream — in Redis, and nothing else. Every key expires; losing Redis
+// loses no deployment, only the live view, which falls back to Temporal and object storage.
+//
+// It must never depend on Temporal, object storage or any role package.
+package livestatus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Line is one line of a deployment's log.
+type Line struct {
+	// ID is the Redis stream id, set when the line is read back; SSE uses it as the event id.
+	ID     string    `json:"id,omitempty"`
+	Step   string    `json:"step"`
+	Stream string    `json:"stream"` // stdout, stderr or system
+	Text   string    `json:"line"`
+	Time   time.Time `json:"ts"`
+}
+
+// Status is the live state of a deployment as the dashboard sees it.
+type Status struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	Step      string    `json:"step,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Store reads and writes live status in Redis under a key prefix.
+type Store struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	ttl      time.Duration
+	maxLines int64
+}
+
+// New returns a Store. prefix separates SkyDeploy's keys from other data in the same Redis.
+func New(rdb redis.UniversalClient, prefix string, ttl time.Duration, maxLines int64) *Store {
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	if maxLines <= 0 {
+		maxLines = 100_000
+	}
+	return &Store{rdb: rdb, prefix: prefix, ttl: ttl, maxLines: maxLines}
+}
+
+// Client is the underlying Redis client.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+func (s *Store) statusKey(id string) string { return s.prefix + "deploy:" + id + ":status" }
+func (s *Store) logKey(id string) string    { return s.prefix + "deploy:" + id + ":log" }
+
+// EventsChannel carries a message each time a deployment's status changes.
+func (s *Store) EventsChannel() string { return s.prefix + "events" }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.rdb.Ping(ctx).Err()
+}
+
+// SetStatus records a deployment's live status and announces the change.
+func (s *Store) SetStatus(ctx context.Context, st Status) error {
+	if st.UpdatedAt.IsZero() {
+		st.UpdatedAt = time.Now().UTC()
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode status: %w", err)
+	}
+	pipe := s.rdb.TxPipeline()
+	pipe.Set(ctx, s.statusKey(st.ID), data, s.ttl)
+	pipe.Publish(ctx, s.EventsChannel(), data)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("set live status of %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// GetStatus returns a deployment's live status; ok is false when Redis has none.
+func (s *Store) GetStatus(ctx context.Context, id string) (Status, bool, error) {
+	data, err := s.rdb.Get(ctx, s.statusKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Status{}, false, nil
+	}
+	if err != nil {
+		return Status{}, false, fmt.Errorf("get live status of %s: %w", id, err)
+	}
+	var st Status
+	if err := json.Unmarshal(data, &st); err != nil {
+		return Status{}, false, fmt.Errorf("decode live status of %s: %w", id, err)
+	}
+	return st, true, nil
+}
+
+// AppendLog adds lines to a deployment's log stream, capped at the configured number of lines
+// and expiring with the status.
+func (s *Store) AppendLog(ctx context.Context, id string, lines []Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	key := s.logKey(id)
+	pipe := s.rdb.Pipeline()
+	for _, l := range lines {
+		pipe.XAdd(ctx, &redis.XAddArgs{
+			Stream: key,
+			MaxLen: s.maxLines,
+			Approx: true,
+			Values: map[string]any{"step": l.Step, "stream": l.Stream, "line": l.Text, "ts": l.Time.UnixMilli()},
+		})
+	}
+	pipe.Expire(ctx, key, s.ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("append log of %s: %w", id, err)
+	}
+	return nil
+}
+
+// ReadLog returns up to count lines after the stream id after ("0" or "" for the beginning),
+// waiting up to block for new ones when there are none (0 = do not wait).
+func (s *Store) ReadLog(ctx context.Context, id, after string, count int64, block time.Duration) ([]Line, error) {
+	if after == "" {
+		after = "0"
+	}
+	key := s.logKey(id)
+	if block <= 0 {
+		msgs, err := s.rdb.XRangeN(ctx, key, "("+after, "+", count).Result()
+		if after == "0" {
+			msgs, err = s.rdb.XRangeN(ctx, key, "-", "+", count).Result()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read log of %s: %w", id, err)
+		}
+		return toLines(msgs), nil
+	}
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{key, after}, Count: count, Block: block}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log of %s: %w", id, err)
+	}
+	var lines []Line
+	for _, st := range res {
+		lines = append(lines, toLines(st.Messages)...)
+	}
+	return lines, nil
+}
+
+// LogExists reports whether a live log stream exists for the deployment.
+func (s *Store) LogExists(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.logKey(id)).Result()
+	if err != nil {
+		return false, fmt.Errorf("check log of %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+func toLines(msgs []redis.XMessage) []Line {
+	lines := make([]Line, 0, len(msgs))
+	for _, m := range msgs {
+		l := Line{ID: m.ID}
+		l.Step, _ = m.Values["step"].(string)
+		l.Stream, _ = m.Values["stream"].(string)
+		l.Text, _ = m.Values["line"].(string)
+		if ts, ok := m.Values["ts"].(string); ok {
+			if ms, err := strconv.ParseInt(ts, 10, 64); err == nil {
+				l.Time = time.UnixMilli(ms).UTC()
+			}
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
