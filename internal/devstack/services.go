@@ -81,7 +81,7 @@ func Versity(o VersityOptions) (*Process, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("object storage dir: %w", err)
 	}
-	meta := filepath.Join(filepath.Dir(filepath.Clean(o.Dir)), filepath.Base(o.Dir)+"-meta")
+	meta := filepath.Join(filepath.Dir(filepath.Clean(o.Dir)), "meta-"+filepath.Base(o.Dir))
 	if err := os.MkdirAll(meta, 0o755); err != nil {
 		return nil, fmt.Errorf("object storage metadata dir: %w", err)
 	}

@@ -1,0 +1,72 @@
+// Package activities holds every side effect of a deployment: cloning with go-git, detecting
+// the project, storing the source snapshot, the sandboxed build, publishing to object storage
+// and reporting live status to Redis. Activities are methods of one struct whose clients are
+// injected, so tests and workers wire them the same way.
+//
+// Data passes between activities through object storage, never through a worker's disk: a
+// workspace left on disk by an earlier step is only a cache, rebuilt when another worker
+// takes the next step.
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/skydeploy/skydeploy/internal/livestatus"
+	"github.com/skydeploy/skydeploy/internal/storage"
+)
+
+// Settings are the limits and switches activities work under.
+type Settings struct {
+	WorkDir      string
+	MaxRepoBytes int64
+	MaxFileBytes int64
+	MaxFiles     int
+	MaxSiteBytes int64
+	// AllowPrivateGit lets clones reach internal addresses (development and tests only).
+	AllowPrivateGit bool
+	GitHubToken     string
+	// Build settings.
+	Build BuildSettings
+}
+
+// Activities carries the clients every activity uses.
+type Activities struct {
+	Store    *storage.Store
+	Live     *livestatus.Store // nil disables the live view
+	Settings Settings
+	Log      *slog.Logger
+	// Secrets opens project settings (environment variables); nil when no projects exist.
+	Projects ProjectSource
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+func (a *Activities) workspace(deploymentID string) string {
+	return filepath.Join(a.Settings.WorkDir, "deployments", deploymentID)
+}
+
+// permanent returns a non-retryable failure with a type the Temporal UI shows.
+func permanent(errType, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}
+
+// transient returns a retryable failure with a readable message.
+func transient(errType string, err error, format string, args ...any) error {
+	return temporal.NewApplicationErrorWithCause(fmt.Sprintf(format, args...)+": "+err.Error(), errType, err)
+}
+
+// isPermanent reports whether err is already a non-retryable application error.
+func isPermanent(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
+}

@@ -1,0 +1,240 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/gitfetch"
+	"github.com/skydeploy/skydeploy/internal/snapshot"
+	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/workflows"
+)
+
+// CloneRepository fetches the repository at the requested branch or commit (shallow, within the
+// size limit) and writes its tree into the deployment's workspace, recording the commit.
+func (a *Activities) CloneRepository(ctx context.Context, in workflows.CloneInput) (workflows.CloneResult, error) {
+	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepClone)
+	defer log.Close(ctx)
+	what := "default branch"
+	if in.Branch != "" {
+		what = "branch " + in.Branch
+	}
+	if in.Commit != "" {
+		what = "commit " + in.Commit
+	}
+	log.Printf("Cloning %s (%s)", in.RepoURL, what)
+	res, err := a.checkout(ctx, in, log)
+	if err != nil {
+		log.Printf("Clone failed: %s", reasonOf(err))
+		return res, err
+	}
+	log.Printf("Cloned commit %s by %s: %s", short(res.Commit.SHA), res.Commit.Author, firstLine(res.Commit.Message))
+	log.Printf("%d files, %s", res.Files, humanBytes(res.Bytes))
+	return res, nil
+}
+
+// checkout fetches and exports a commit into the deployment's workspace.
+func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log *stepLog) (workflows.CloneResult, error) {
+	var res workflows.CloneResult
+	commit, err := gitfetch.Fetch(ctx, gitfetch.Options{
+		URL: in.RepoURL, Branch: in.Branch, Commit: in.Commit,
+		MaxBytes: a.Settings.MaxRepoBytes, AllowPrivate: a.Settings.AllowPrivateGit, Token: a.Settings.GitHubToken,
+	})
+	if err != nil {
+		var ge *gitfetch.Error
+		if errors.As(err, &ge) && ge.Permanent() {
+			return res, permanent(string(ge.Kind), "%s", ge.Msg)
+		}
+		return res, transient(string(gitfetch.KindTransient), err, "clone %s", in.RepoURL)
+	}
+	ws := a.workspace(in.DeploymentID)
+	src := filepath.Join(ws, "src")
+	if err := os.RemoveAll(ws); err != nil {
+		return res, fmt.Errorf("clear workspace: %w", err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return res, fmt.Errorf("create workspace: %w", err)
+	}
+	st, err := gitfetch.Export(commit, src, gitfetch.Limits{MaxFiles: a.Settings.MaxFiles, MaxFileBytes: a.Settings.MaxFileBytes, MaxBytes: a.Settings.MaxRepoBytes})
+	for _, note := range st.Skipped {
+		log.Line("stderr", "warning: "+note)
+	}
+	if err != nil {
+		var le *gitfetch.LimitError
+		if errors.As(err, &le) {
+			return res, permanent(workflows.ErrLimitExceeded, "%s", le.Msg)
+		}
+		return res, fmt.Errorf("write workspace: %w", err)
+	}
+	res.Commit = gitfetch.Commit{
+		SHA: commit.Hash.String(), Message: strings.TrimSpace(commit.Message),
+		Author: commit.Author.Name, Email: commit.Author.Email, Time: commit.Author.When.UTC().Format("2006-01-02T15:04:05Z"),
+	}
+	res.Files, res.Bytes = st.Files, st.Bytes
+	if err := os.WriteFile(filepath.Join(ws, "commit"), []byte(res.Commit.SHA), 0o644); err != nil {
+		return res, fmt.Errorf("record commit: %w", err)
+	}
+	return res, nil
+}
+
+// ensureWorkspace returns the source directory of the deployment's commit, fetching it again
+// when this worker does not have it (another worker cloned it, or this one restarted).
+func (a *Activities) ensureWorkspace(ctx context.Context, in workflows.CloneInput, log *stepLog) (string, error) {
+	ws := a.workspace(in.DeploymentID)
+	if sha, err := os.ReadFile(filepath.Join(ws, "commit")); err == nil && in.Commit != "" && string(sha) == in.Commit {
+		return filepath.Join(ws, "src"), nil
+	}
+	log.Printf("Workspace not on this worker; fetching commit %s again", short(in.Commit))
+	if _, err := a.checkout(ctx, in, log); err != nil {
+		return "", err
+	}
+	return filepath.Join(ws, "src"), nil
+}
+
+// DetectProject decides what kind of project the commit holds and how to build it.
+func (a *Activities) DetectProject(ctx context.Context, in workflows.DetectInput) (detect.Plan, error) {
+	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepDetect)
+	defer log.Close(ctx)
+	src, err := a.ensureWorkspace(ctx, in.CloneInput, log)
+	if err != nil {
+		return detect.Plan{}, err
+	}
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		return detect.Plan{}, fmt.Errorf("open workspace: %w", err)
+	}
+	defer root.Close()
+	overrides := in.Overrides
+	overrides.NodeAvailable = nodeVersion(ctx)
+	plan, err := detect.Detect(root.FS(), overrides)
+	if err != nil {
+		log.Printf("Detection failed: %v", err)
+		var unsupported *detect.UnsupportedError
+		var invalid *detect.InvalidProjectError
+		var badOverride *detect.OverrideError
+		switch {
+		case errors.As(err, &unsupported):
+			return plan, permanent(workflows.ErrUnsupportedProject, "%v", err)
+		case errors.As(err, &invalid), errors.As(err, &badOverride):
+			return plan, permanent(workflows.ErrInvalidInput, "%v", err)
+		}
+		return plan, fmt.Errorf("detect project: %w", err)
+	}
+	name := plan.FrameworkName
+	if name == "" {
+		name = string(plan.Kind)
+	}
+	log.Printf("Detected %s project", name)
+	if plan.RootDir != "" {
+		log.Printf("Root directory: %s", plan.RootDir)
+	}
+	if plan.PackageManager != "" {
+		log.Printf("Package manager: %s", plan.PackageManager)
+	}
+	if plan.InstallCommand != "" {
+		log.Printf("Install command: %s", plan.InstallCommand)
+	}
+	if plan.BuildCommand != "" {
+		log.Printf("Build command: %s", plan.BuildCommand)
+	}
+	if plan.OutputDir != "" {
+		log.Printf("Output directory: %s", plan.OutputDir)
+	}
+	for _, n := range plan.Notes {
+		log.Printf("Note: %s", n)
+	}
+	return plan, nil
+}
+
+// UploadSource stores the commit's source tree in object storage, where build workers and
+// publishing read it.
+func (a *Activities) UploadSource(ctx context.Context, in workflows.CloneInput) (workflows.UploadResult, error) {
+	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepUpload)
+	defer log.Close(ctx)
+	var res workflows.UploadResult
+	src, err := a.ensureWorkspace(ctx, in, log)
+	if err != nil {
+		return res, err
+	}
+	tmp, err := os.CreateTemp(a.workspace(in.DeploymentID), "source-*.tar.gz")
+	if err != nil {
+		return res, fmt.Errorf("create snapshot file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	st, err := snapshot.Pack(tmp, src, nil)
+	if err != nil {
+		return res, fmt.Errorf("pack source: %w", err)
+	}
+	size, err := tmp.Seek(0, 2)
+	if err != nil {
+		return res, fmt.Errorf("size snapshot: %w", err)
+	}
+	if _, err := tmp.Seek(0, 0); err != nil {
+		return res, fmt.Errorf("rewind snapshot: %w", err)
+	}
+	activity.RecordHeartbeat(ctx, "uploading")
+	key := storage.SourceKey(in.DeploymentID)
+	if err := a.Store.PutReader(ctx, key, tmp, size, storage.PutOptions{ContentType: "application/gzip"}); err != nil {
+		log.Printf("Upload failed, will retry: %v", err)
+		return res, transient("StorageUnavailable", err, "upload source snapshot")
+	}
+	log.Printf("Uploaded source snapshot: %d files, %s (%s compressed)", st.Files, humanBytes(st.Bytes), humanBytes(size))
+	return workflows.UploadResult{Key: key, Files: st.Files, Bytes: st.Bytes}, nil
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	if len(line) > 120 {
+		line = line[:120] + "…"
+	}
+	return line
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func reasonOf(err error) string {
+	return workflows.Reason(err)
+}
+
+// nodeVersion is the version of the node binary build workers use, or "" without one.
+func nodeVersion(ctx context.Context) string {
+	nodeOnce.Do(func() {
+		out, err := exec.CommandContext(ctx, "node", "--version").Output()
+		if err == nil {
+			nodeVer = strings.TrimSpace(string(out))
+		}
+	})
+	return nodeVer
+}
+
+var (
+	nodeOnce sync.Once
+	nodeVer  string
+)

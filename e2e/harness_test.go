@@ -1,0 +1,185 @@
+// Package e2e holds SkyDeploy's end-to-end tests: the real Temporal dev server, Redis and
+// versitygw started by internal/testenv, the roles run in-process, a real git server over HTTP.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/platform"
+	"github.com/skydeploy/skydeploy/internal/testenv"
+)
+
+// env is one running platform: services, workers, gateway.
+type env struct {
+	t       *testing.T
+	stack   *testenv.Stack
+	cfg     config.Config
+	git     *testenv.GitServer
+	api     *httptest.Server
+	gateway *gateway.Server
+	cancel  context.CancelFunc
+}
+
+// startEnv starts the services and the roles. mutate may change the config first.
+func startEnv(t *testing.T, mutate func(*config.Config)) *env {
+	t.Helper()
+	st := testenv.StartStack(t)
+	cfg := st.Config
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	e := &env{t: t, stack: st, cfg: cfg, git: testenv.StartGitServer(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	log := testenv.Logger(t)
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, true, true) }()
+	gw, closeGW, err := platform.NewGateway(ctx, cfg, log, nil)
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	e.gateway = gw
+	e.api = httptest.NewServer(gw.Handler())
+	t.Cleanup(func() {
+		e.api.Close()
+		cancel()
+		closeGW()
+		select {
+		case <-workerDone:
+		case <-time.After(20 * time.Second):
+			t.Log("worker did not stop within 20s")
+		}
+	})
+	return e
+}
+
+// do sends a JSON request to the gateway and decodes the JSON answer into out.
+func (e *env) do(method, path string, body any, out any) int {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		r = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, e.api.URL+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if e.cfg.APIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+e.cfg.APIToken)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// deploy starts a deployment and returns its id.
+func (e *env) deploy(req map[string]any) gateway.StartedDeployment {
+	e.t.Helper()
+	var started gateway.StartedDeployment
+	if code := e.do("POST", "/api/deployments", req, &started); code != http.StatusAccepted {
+		e.t.Fatalf("POST /api/deployments = %d", code)
+	}
+	return started
+}
+
+// wait polls a deployment until it has ended or timeout passes.
+func (e *env) wait(id string, timeout time.Duration) gateway.Deployment {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var d gateway.Deployment
+	for time.Now().Before(deadline) {
+		code := e.do("GET", "/api/deployments/"+id, nil, &d)
+		if code == http.StatusOK && (d.State == "succeeded" || d.State == "failed" || d.State == "canceled") {
+			return d
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	e.t.Fatalf("deployment %s did not end within %s (last state %q, step %q)", id, timeout, d.State, d.Step)
+	return d
+}
+
+type sseEvent struct {
+	ID, Event, Data string
+}
+
+// readLog reads the SSE log stream of a deployment until its "end" event.
+func (e *env) readLog(id string, lastEventID string, timeout time.Duration) []sseEvent {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.api.URL+"/api/deployments/"+id+"/logs", nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	if e.cfg.APIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+e.cfg.APIToken)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("logs: %v", err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		e.t.Fatalf("logs Content-Type = %q", ct)
+	}
+	var events []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.Event != "" {
+				events = append(events, cur)
+				if cur.Event == "end" {
+					return events
+				}
+			}
+			cur = sseEvent{}
+		case strings.HasPrefix(line, "id: "):
+			cur.ID = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			cur.Event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.Data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+	e.t.Fatalf("log stream of %s ended without an end event (%d events): %v", id, len(events), sc.Err())
+	return nil
+}
+
+func logText(events []sseEvent) string {
+	var b strings.Builder
+	for _, ev := range events {
+		if ev.Event != "log" {
+			continue
+		}
+		var l struct {
+			Step, Stream, Line string
+		}
+		_ = json.Unmarshal([]byte(ev.Data), &l)
+		fmt.Fprintf(&b, "[%s] %s\n", l.Step, l.Line)
+	}
+	return b.String()
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package buildcache
+
+const syscallNoFollow = 0

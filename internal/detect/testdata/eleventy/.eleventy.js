@@ -1,0 +1,6 @@
+module.exports = function (eleventyConfig) {
+  eleventyConfig.addPassthroughCopy("css");
+  return {
+    dir: { input: "src" },
+  };
+};

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vite'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+
+export default defineConfig({
+  plugins: [svelte()],
+  build: {
+    // outDir: 'ignored-comment',
+    outDir: 'www',
+  },
+})

@@ -1,0 +1,68 @@
+// Package platform starts SkyDeploy's roles from a Config: the same code runs them as
+// sub-commands of the binary, all together under `skydeploy dev`, and in-process in the
+// end-to-end tests.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/app"
+	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/workers"
+)
+
+// RunWorker runs a worker process (light, build or both) until ctx ends.
+func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, build bool) error {
+	store := app.NewStore(cfg)
+	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
+		return fmt.Errorf("object storage: %w", err)
+	}
+	live, err := app.NewLive(cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return fmt.Errorf("work dir: %w", err)
+	}
+	c, err := app.DialTemporal(ctx, cfg, log, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	acts := app.NewActivities(cfg, store, live, log)
+	log.Info("worker starting", "task_queue", cfg.TaskQueue, "build_task_queue", cfg.BuildTaskQueue, "light", light, "build", build)
+	return workers.Run(ctx, c, acts, workers.Options{
+		TaskQueue: cfg.TaskQueue, BuildTaskQueue: cfg.BuildTaskQueue, Light: light, Build: build, BuildConcurrency: cfg.BuildConcurrency,
+	})
+}
+
+// NewGateway connects the gateway's clients and returns it with a function that closes them.
+func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashboard fs.FS) (*gateway.Server, func(), error) {
+	store := app.NewStore(cfg)
+	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
+		return nil, nil, fmt.Errorf("object storage: %w", err)
+	}
+	live, err := app.NewLive(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := app.DialTemporal(ctx, cfg, log, 2*time.Minute)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw := gateway.New(gateway.Deps{Config: cfg, Temporal: c, Live: live, Store: store, Log: log, Dashboard: dashboard})
+	return gw, func() { c.Close(); _ = live.Client().Close() }, nil
+}
+
+// TemporalClient dials Temporal for tools and tests.
+func TemporalClient(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+	return app.DialTemporal(ctx, cfg, log, 30*time.Second)
+}

@@ -1,0 +1,125 @@
+package testenv
+
+import (
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// GitServer serves bare repositories over HTTP with `git http-backend`, the way a git host does.
+type GitServer struct {
+	Root   string // directory holding <name>.git bare repositories
+	Server *httptest.Server
+}
+
+// StartGitServer starts an HTTP git server for repositories under a temp dir.
+func StartGitServer(t testing.TB) *GitServer {
+	t.Helper()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git is needed for the test git server: %v", err)
+	}
+	root := t.TempDir()
+	h := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+	}
+	srv := httptest.NewServer(http.StripPrefix("/git", h))
+	t.Cleanup(srv.Close)
+	return &GitServer{Root: root, Server: srv}
+}
+
+// Repo is a working copy pushed to a bare repository on the server.
+type Repo struct {
+	t    testing.TB
+	Work string
+	Bare string
+	URL  string
+}
+
+// NewRepo creates a repository with the given files (path -> content) committed on main and
+// pushed to the server.
+func (g *GitServer) NewRepo(t testing.TB, name string, files map[string]string) *Repo {
+	t.Helper()
+	bare := filepath.Join(g.Root, name+".git")
+	run(t, "", "git", "init", "--bare", "--initial-branch=main", bare)
+	run(t, bare, "git", "config", "http.receivepack", "true")
+	run(t, bare, "git", "config", "uploadpack.allowReachableSHA1InWant", "true")
+	work := t.TempDir()
+	run(t, work, "git", "init", "--initial-branch=main")
+	run(t, work, "git", "config", "user.email", "dev@example.com")
+	run(t, work, "git", "config", "user.name", "Dev Eloper")
+	r := &Repo{t: t, Work: work, Bare: bare, URL: g.Server.URL + "/git/" + name + ".git"}
+	r.Commit("initial commit", files)
+	return r
+}
+
+// Commit writes files (an empty content with key suffix "!delete" is not used; use Remove),
+// commits them and pushes to the server, returning the new commit SHA.
+func (r *Repo) Commit(message string, files map[string]string) string {
+	r.t.Helper()
+	for p, content := range files {
+		full := filepath.Join(r.Work, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	run(r.t, r.Work, "git", "add", "-A")
+	run(r.t, r.Work, "git", "commit", "-q", "--allow-empty", "-m", message)
+	run(r.t, r.Work, "git", "push", "-q", r.Bare, "HEAD:refs/heads/"+r.Branch())
+	return r.Head()
+}
+
+// Symlink adds a symlink to the working copy (committed with the next Commit).
+func (r *Repo) Symlink(target, link string) {
+	r.t.Helper()
+	full := filepath.Join(r.Work, filepath.FromSlash(link))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Symlink(target, full); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// Checkout switches the working copy to branch (creating it) for later commits.
+func (r *Repo) Checkout(branch string) {
+	r.t.Helper()
+	run(r.t, r.Work, "git", "checkout", "-q", "-B", branch)
+}
+
+// Branch is the working copy's current branch.
+func (r *Repo) Branch() string {
+	return strings.TrimSpace(output(r.t, r.Work, "git", "rev-parse", "--abbrev-ref", "HEAD"))
+}
+
+// Head is the working copy's HEAD commit.
+func (r *Repo) Head() string {
+	return strings.TrimSpace(output(r.t, r.Work, "git", "rev-parse", "HEAD"))
+}
+
+func run(t testing.TB, dir string, name string, args ...string) {
+	t.Helper()
+	output(t, dir, name, args...)
+}
+
+func output(t testing.TB, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

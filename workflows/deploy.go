@@ -1,0 +1,259 @@
+package workflows
+
+import (
+	"errors"
+	"path"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/skydeploy/skydeploy/internal/detect"
+)
+
+// Deploy is the deployment workflow: clone, detect, upload, build (Node projects only) and
+// publish one commit of a repository. Its id is "deploy-<deployment id>".
+func Deploy(ctx workflow.Context, in DeployInput) (DeploymentStatus, error) {
+	d := newDeployment(ctx, in)
+	if err := d.setup(ctx); err != nil {
+		return d.status, err
+	}
+	return d.run(ctx)
+}
+
+// deployment is the workflow's state; the status query returns its status.
+type deployment struct {
+	in     DeployInput
+	status DeploymentStatus
+}
+
+func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
+	steps := make([]StepState, len(AllSteps))
+	for i, s := range AllSteps {
+		steps[i] = StepState{Name: s, State: StepPending}
+	}
+	created := in.RequestedAt
+	if created.IsZero() {
+		created = workflow.Now(ctx)
+	}
+	return &deployment{in: in, status: DeploymentStatus{
+		ID: in.DeploymentID, State: StateQueued, Steps: steps, RepoURL: in.RepoURL, Branch: in.Branch,
+		Project: in.Project, Production: in.Production, URL: in.URL, CreatedAt: created,
+		Trigger: in.Trigger, Overrides: in.Overrides,
+	}}
+}
+
+func (d *deployment) setup(ctx workflow.Context) error {
+	return workflow.SetQueryHandler(ctx, StatusQuery, func() (DeploymentStatus, error) {
+		return d.status, nil
+	})
+}
+
+// Retry policies. Permanent failures are returned by activities as non-retryable application
+// errors and fail the workflow at once; everything else is retried with backoff.
+var (
+	lightRetry = &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+		MaximumAttempts:    8,
+	}
+	// A build is retried when its worker dies (heartbeat timeout) or storage fails, not when the
+	// project's own build fails: that is a non-retryable BuildFailed.
+	buildRetry = &temporal.RetryPolicy{
+		InitialInterval:    2 * time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+		MaximumAttempts:    4,
+	}
+)
+
+func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
+	in := d.in
+	d.status.State = StateRunning
+	d.upsert(ctx, AttrStatus.ValueSet(StateRunning), AttrRepository.ValueSet(in.RepoURL),
+		AttrProject.ValueSet(in.Project), AttrBranch.ValueSet(in.Branch), AttrTrigger.ValueSet(in.Trigger))
+
+	light := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         lightRetry,
+	})
+
+	cloneIn := CloneInput{DeploymentID: in.DeploymentID, RepoURL: in.RepoURL, Branch: in.Branch, Commit: in.Commit}
+	var cloned CloneResult
+	if err := d.step(ctx, StepClone, func() error {
+		return workflow.ExecuteActivity(light, CloneActivity, cloneIn).Get(ctx, &cloned)
+	}); err != nil {
+		return d.fail(ctx, err)
+	}
+	commit := cloned.Commit
+	d.status.Commit = &commit
+	d.upsert(ctx, AttrCommit.ValueSet(commit.SHA))
+	d.saveMemo(ctx)
+	// Later steps work on this exact commit, even if the branch moves meanwhile.
+	cloneIn.Commit = commit.SHA
+
+	var plan detect.Plan
+	if err := d.step(ctx, StepDetect, func() error {
+		return workflow.ExecuteActivity(light, DetectActivity, DetectInput{CloneInput: cloneIn, Overrides: in.Overrides}).Get(ctx, &plan)
+	}); err != nil {
+		return d.fail(ctx, err)
+	}
+	d.status.Plan = &plan
+	kind := plan.Framework
+	if kind == "" {
+		kind = string(plan.Kind)
+	}
+	d.upsert(ctx, AttrKind.ValueSet(kind))
+	d.saveMemo(ctx)
+
+	var uploaded UploadResult
+	if err := d.step(ctx, StepUpload, func() error {
+		return workflow.ExecuteActivity(light, UploadActivity, cloneIn).Get(ctx, &uploaded)
+	}); err != nil {
+		return d.fail(ctx, err)
+	}
+
+	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels}
+	if plan.NeedsBuild() {
+		build := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			TaskQueue: in.BuildTaskQueue,
+			// The sandbox enforces the configured build time limit; this bounds a lost worker.
+			StartToCloseTimeout:    2 * time.Hour,
+			ScheduleToStartTimeout: 2 * time.Hour,
+			HeartbeatTimeout:       30 * time.Second,
+			RetryPolicy:            buildRetry,
+			WaitForCancellation:    true,
+		})
+		var built BuildResult
+		if err := d.step(ctx, StepBuild, func() error {
+			return workflow.ExecuteActivity(build, BuildActivity, BuildInput{
+				DeploymentID: in.DeploymentID, Project: in.Project, SourceKey: uploaded.Key, Plan: plan,
+			}).Get(ctx, &built)
+		}); err != nil {
+			return d.fail(ctx, err)
+		}
+		publishIn.ArchiveKey = built.ArtifactKey
+	} else {
+		d.setStep(ctx, StepBuild, StepSkipped)
+		publishIn.ArchiveKey = uploaded.Key
+		publishIn.SubDir = path.Join(plan.RootDir, plan.OutputDir)
+		if publishIn.SubDir == "." {
+			publishIn.SubDir = ""
+		}
+	}
+
+	var published PublishResult
+	if err := d.step(ctx, StepPublish, func() error {
+		return workflow.ExecuteActivity(light, PublishActivity, publishIn).Get(ctx, &published)
+	}); err != nil {
+		return d.fail(ctx, err)
+	}
+	d.status.Files, d.status.Bytes = published.Files, published.Bytes
+	now := workflow.Now(ctx)
+	d.status.State, d.status.Step, d.status.FinishedAt = StateSucceeded, "", &now
+	d.upsert(ctx, AttrStatus.ValueSet(StateSucceeded))
+	d.saveMemo(ctx)
+	d.report(ctx, StatusUpdate{State: StateSucceeded, Message: "Deployment is live at " + in.URL})
+	return d.status, nil
+}
+
+// step runs fn as the named step, keeping the status and the live view up to date.
+func (d *deployment) step(ctx workflow.Context, name string, fn func() error) error {
+	d.status.Step = name
+	d.setStep(ctx, name, StepRunning)
+	d.report(ctx, StatusUpdate{State: StateRunning, Step: name})
+	err := fn()
+	switch {
+	case err == nil:
+		d.setStep(ctx, name, StepSucceeded)
+	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+		d.setStep(ctx, name, StepCanceled)
+	default:
+		d.setStep(ctx, name, StepFailed)
+	}
+	return err
+}
+
+func (d *deployment) setStep(ctx workflow.Context, name, state string) {
+	now := workflow.Now(ctx)
+	for i := range d.status.Steps {
+		s := &d.status.Steps[i]
+		if s.Name != name {
+			continue
+		}
+		s.State = state
+		switch state {
+		case StepRunning:
+			s.StartedAt = &now
+		case StepSucceeded, StepFailed, StepCanceled:
+			s.FinishedAt = &now
+		}
+	}
+}
+
+// fail records a failed or canceled deployment and returns the error that ends the workflow.
+func (d *deployment) fail(ctx workflow.Context, err error) (DeploymentStatus, error) {
+	now := workflow.Now(ctx)
+	d.status.FinishedAt = &now
+	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		d.status.State = StateCanceled
+		d.status.Error = "deployment was canceled"
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		d.upsert(dctx, AttrStatus.ValueSet(StateCanceled))
+		d.saveMemo(dctx)
+		d.report(dctx, StatusUpdate{State: StateCanceled, Step: d.status.Step, Error: d.status.Error})
+		return d.status, err
+	}
+	d.status.State = StateFailed
+	d.status.Error = Reason(err)
+	d.upsert(ctx, AttrStatus.ValueSet(StateFailed))
+	d.saveMemo(ctx)
+	d.report(ctx, StatusUpdate{State: StateFailed, Step: d.status.Step, Error: d.status.Error})
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		// Fail with the activity's own type and message so the Temporal UI shows why.
+		return d.status, temporal.NewNonRetryableApplicationError(d.status.Step+" failed: "+appErr.Message(), appErr.Type(), nil)
+	}
+	return d.status, err
+}
+
+// Reason returns the readable message of an activity failure.
+func Reason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return "step timed out (" + timeoutErr.TimeoutType().String() + ")"
+	}
+	return err.Error()
+}
+
+func (d *deployment) upsert(ctx workflow.Context, updates ...temporal.SearchAttributeUpdate) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+}
+
+// saveMemo stores the status in the workflow's memo, which visibility lists return.
+func (d *deployment) saveMemo(ctx workflow.Context) {
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoKey: d.status}); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert memo", "error", err)
+	}
+}
+
+// report writes the live status to Redis through a local activity. The live view is best
+// effort: a failure here never fails the deployment.
+func (d *deployment) report(ctx workflow.Context, u StatusUpdate) {
+	u.DeploymentID = d.in.DeploymentID
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, StatusActivity, u).Get(lctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("live status not reported", "error", err)
+	}
+}

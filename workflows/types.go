@@ -1,0 +1,199 @@
+// Package workflows holds SkyDeploy's deterministic orchestration: the deployment workflow
+// (clone -> detect -> upload -> build -> publish) and its types. No I/O happens here: every side
+// effect is an activity in package activities.
+//
+// It must never import Redis, S3 or HTTP clients.
+package workflows
+
+import (
+	"time"
+
+	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/gitfetch"
+)
+
+// DeployWorkflowName is the workflow type operators see in the Temporal UI.
+const DeployWorkflowName = "Deploy"
+
+// StatusQuery returns the deployment's DeploymentStatus.
+const StatusQuery = "status"
+
+// Activity names, as operators read them in the Temporal UI.
+const (
+	CloneActivity   = "CloneRepository"
+	DetectActivity  = "DetectProject"
+	UploadActivity  = "UploadSource"
+	BuildActivity   = "BuildProject"
+	PublishActivity = "PublishDeployment"
+	StatusActivity  = "ReportStatus"
+)
+
+// Steps in order.
+const (
+	StepClone   = "clone"
+	StepDetect  = "detect"
+	StepUpload  = "upload"
+	StepBuild   = "build"
+	StepPublish = "publish"
+)
+
+// AllSteps lists the steps in the order they run.
+var AllSteps = []string{StepClone, StepDetect, StepUpload, StepBuild, StepPublish}
+
+// Deployment states.
+const (
+	StateQueued    = "queued"
+	StateRunning   = "running"
+	StateSucceeded = "succeeded"
+	StateFailed    = "failed"
+	StateCanceled  = "canceled"
+)
+
+// Step states.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepSucceeded = "succeeded"
+	StepFailed    = "failed"
+	StepSkipped   = "skipped"
+	StepCanceled  = "canceled"
+)
+
+// Error types of non-retryable failures, as the Temporal UI shows them.
+const (
+	ErrInvalidInput       = "InvalidInput"
+	ErrUnsupportedProject = "UnsupportedProject"
+	ErrLimitExceeded      = "LimitExceeded"
+	ErrBuildFailed        = "BuildFailed"
+	ErrUnsafeContent      = "UnsafeContent"
+)
+
+// DeployInput starts a deployment. It holds no secrets: project environment variables are read
+// by the build activity from the project's encrypted settings.
+type DeployInput struct {
+	DeploymentID string `json:"deploymentId"`
+	RepoURL      string `json:"repoUrl"`
+	Branch       string `json:"branch,omitempty"`
+	Commit       string `json:"commit,omitempty"`
+	Project      string `json:"project,omitempty"`
+	// Production deployments move the project's alias when they publish.
+	Production bool `json:"production,omitempty"`
+	// AliasLabels are the host labels publishing moves to this deployment (project, project--branch).
+	AliasLabels []string         `json:"aliasLabels,omitempty"`
+	Overrides   detect.Overrides `json:"overrides,omitempty"`
+	// BuildTaskQueue is the task queue of build workers.
+	BuildTaskQueue string `json:"buildTaskQueue"`
+	// Trigger says what started it: api, redeploy, poll, webhook, cli.
+	Trigger     string    `json:"trigger,omitempty"`
+	RequestedAt time.Time `json:"requestedAt"`
+	// URL is the deployment's own public URL.
+	URL string `json:"url"`
+}
+
+// StepState is one step's progress.
+type StepState struct {
+	Name       string     `json:"name"`
+	State      string     `json:"state"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// DeploymentStatus is what the status query returns and what the API shows.
+type DeploymentStatus struct {
+	ID         string           `json:"id"`
+	State      string           `json:"status"`
+	Step       string           `json:"step,omitempty"`
+	Steps      []StepState      `json:"steps"`
+	RepoURL    string           `json:"repoUrl"`
+	Branch     string           `json:"branch,omitempty"`
+	Project    string           `json:"project,omitempty"`
+	Production bool             `json:"production,omitempty"`
+	Commit     *gitfetch.Commit `json:"commit,omitempty"`
+	Plan       *detect.Plan     `json:"plan,omitempty"`
+	URL        string           `json:"url"`
+	Error      string           `json:"error,omitempty"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	FinishedAt *time.Time       `json:"finishedAt,omitempty"`
+	Files      int              `json:"files,omitempty"`
+	Bytes      int64            `json:"bytes,omitempty"`
+	Trigger    string           `json:"trigger,omitempty"`
+	Overrides  detect.Overrides `json:"overrides,omitempty"`
+}
+
+// MemoKey is the memo field holding the DeploymentStatus, so lists need no query per row.
+const MemoKey = "deployment"
+
+// CloneInput asks for a repository at a branch or commit.
+type CloneInput struct {
+	DeploymentID string `json:"deploymentId"`
+	RepoURL      string `json:"repoUrl"`
+	Branch       string `json:"branch,omitempty"`
+	Commit       string `json:"commit,omitempty"`
+}
+
+// CloneResult describes the fetched commit and its tree.
+type CloneResult struct {
+	Commit gitfetch.Commit `json:"commit"`
+	Files  int             `json:"files"`
+	Bytes  int64           `json:"bytes"`
+}
+
+// DetectInput asks for the build plan of a cloned commit.
+type DetectInput struct {
+	CloneInput
+	Overrides detect.Overrides `json:"overrides,omitempty"`
+}
+
+// UploadResult says where the source snapshot was stored.
+type UploadResult struct {
+	Key   string `json:"key"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+}
+
+// BuildInput asks a build worker to build a stored source snapshot.
+type BuildInput struct {
+	DeploymentID string      `json:"deploymentId"`
+	Project      string      `json:"project,omitempty"`
+	SourceKey    string      `json:"sourceKey"`
+	Plan         detect.Plan `json:"plan"`
+}
+
+// BuildResult says where the build output was stored.
+type BuildResult struct {
+	ArtifactKey string        `json:"artifactKey"`
+	Files       int           `json:"files"`
+	Bytes       int64         `json:"bytes"`
+	Duration    time.Duration `json:"duration"`
+	CacheHit    bool          `json:"cacheHit"`
+}
+
+// PublishInput asks to publish an archive (build output or source snapshot) as a deployment.
+type PublishInput struct {
+	DeploymentID string          `json:"deploymentId"`
+	Project      string          `json:"project,omitempty"`
+	Commit       gitfetch.Commit `json:"commit"`
+	Plan         detect.Plan     `json:"plan"`
+	ArchiveKey   string          `json:"archiveKey"`
+	// SubDir is the directory inside the archive whose files are published ("" = all).
+	SubDir      string   `json:"subDir,omitempty"`
+	AliasLabels []string `json:"aliasLabels,omitempty"`
+}
+
+// PublishResult counts what was published.
+type PublishResult struct {
+	Files    int   `json:"files"`
+	Bytes    int64 `json:"bytes"`
+	Uploaded int   `json:"uploaded"`
+	Reused   int   `json:"reused"`
+}
+
+// StatusUpdate is what ReportStatus writes to the live view.
+type StatusUpdate struct {
+	DeploymentID string `json:"deploymentId"`
+	State        string `json:"state"`
+	Step         string `json:"step,omitempty"`
+	Error        string `json:"error,omitempty"`
+	// Message, when set, is written to the deployment's log as a system line.
+	Message string `json:"message,omitempty"`
+}
