@@ -13,14 +13,14 @@ import (
 )
 
 var staticSite = map[string]string{
-	"index.html":        "<!doctype html><title>Hello</title><h1>static-marker-1</h1><link rel=stylesheet href=/css/site.css>",
-	"css/site.css":      "body { color: #123456; }\n" + strings.Repeat("/* padding to make it compressible */\n", 40),
-	"about.html":        "<h1>About</h1>",
-	"docs/index.html":   "<h1>Docs</h1>",
-	"js/app.js":         "console.log('hi');\n",
-	"img/pixel.svg":     `<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`,
-	"README.md":         "# readme\n",
-	"data/config.json":  `{"a": 1}`,
+	"index.html":       "<!doctype html><title>Hello</title><h1>static-marker-1</h1><link rel=stylesheet href=/css/site.css>",
+	"css/site.css":     "body { color: #123456; }\n" + strings.Repeat("/* padding to make it compressible */\n", 40),
+	"about.html":       "<h1>About</h1>",
+	"docs/index.html":  "<h1>Docs</h1>",
+	"js/app.js":        "console.log('hi');\n",
+	"img/pixel.svg":    `<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`,
+	"README.md":        "# readme\n",
+	"data/config.json": `{"a": 1}`,
 }
 
 func TestStaticSiteDeploysEndToEnd(t *testing.T) {

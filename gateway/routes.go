@@ -12,14 +12,14 @@ func (s *Server) routes() {
 	r := s.engine
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
-	api := r.Group("/api")
+	api := r.Group("/api", s.security())
 	api.GET("/config", s.getConfig)
-	api.POST("/deployments", s.createDeployment)
+	api.POST("/deployments", s.rateLimitDeploys(), s.createDeployment)
 	api.GET("/deployments", s.listDeployments)
 	api.GET("/deployments/:id", s.getDeployment)
 	api.GET("/deployments/:id/logs", s.streamLogs)
 	api.POST("/deployments/:id/cancel", s.cancelDeployment)
-	api.POST("/deployments/:id/redeploy", s.redeployDeployment)
+	api.POST("/deployments/:id/redeploy", s.rateLimitDeploys(), s.redeployDeployment)
 	s.extraRoutes(api)
 	r.NoRoute(s.dashboardHandler())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/skydeploy/skydeploy/internal/auth"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/repourl"
@@ -30,6 +31,8 @@ type Server struct {
 	policy    repourl.Policy
 	dashboard fs.FS
 	engine    *gin.Engine
+	tokens    *auth.Store
+	limiter   *deployLimiter
 }
 
 // Deps are the gateway's dependencies.
@@ -53,8 +56,14 @@ func New(d Deps) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.tokens = auth.NewStore(d.Store, d.Config.APIToken)
+	s.limiter = newDeployLimiter(d.Config.DeployRatePerMinute)
 	gin.SetMode(gin.ReleaseMode)
 	s.engine = gin.New()
+	// Client addresses come from X-Forwarded-For only when the direct peer is a trusted proxy.
+	if err := s.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
+		s.log.Warn("SKYDEPLOY_TRUSTED_PROXIES", "error", err)
+	}
 	s.engine.Use(gin.Recovery(), s.accessLog())
 	s.routes()
 	return s

@@ -92,10 +92,11 @@ type Config struct {
 	// AliasTTL is how long the request handler trusts a cached alias (SKYDEPLOY_ALIAS_TTL).
 	AliasTTL time.Duration
 
-	// APITokens are tokens accepted by the gateway besides those created with `skydeploy token create`
-	// (SKYDEPLOY_API_TOKEN; empty with no stored tokens means the API is open, as in local development).
+	// APIToken is a deploy-scope token accepted besides those created with `skydeploy token create`
+	// (SKYDEPLOY_API_TOKEN), e.g. to bootstrap a server; compared in constant time.
 	APIToken string
-	// RequireAuth forces token checks even when no token is configured (SKYDEPLOY_REQUIRE_AUTH).
+	// RequireAuth makes the API demand a token (SKYDEPLOY_REQUIRE_AUTH, default true; false only
+	// for a gateway reachable by nobody else).
 	RequireAuth bool
 	// WebhookSecret verifies GitHub webhooks (SKYDEPLOY_WEBHOOK_SECRET).
 	WebhookSecret string
@@ -162,6 +163,7 @@ func Default() Config {
 		BuildSandbox:        "auto",
 		BuildCacheBytes:     1 << 30,
 		ServeCacheBytes:     256 << 20,
+		RequireAuth:         true,
 		AliasTTL:            2 * time.Second,
 		DashboardOrigin:     "http://localhost:3001",
 		DeployRatePerMinute: 30,

@@ -1,0 +1,135 @@
+// Command skydeploy is SkyDeploy in one binary: each role is a sub-command (gateway, worker,
+// serve), `dev` runs the whole platform locally, and the rest is the command-line client.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/skydeploy/skydeploy/internal/app"
+	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/platform"
+	"github.com/skydeploy/skydeploy/web"
+)
+
+const usage = `skydeploy: deploy web projects from git repositories
+
+Roles (each reads its settings from SKYDEPLOY_* environment variables; see README.md):
+  skydeploy dev                 run the whole platform locally (Temporal, Redis, S3, all roles)
+  skydeploy gateway             the API and dashboard
+  skydeploy worker [--light-only|--build-only]
+                                Temporal workers: deployment workflows and light steps, builds
+  skydeploy serve               the request handler that serves deployed sites
+  skydeploy token create [--scope deploy|read] [--name NAME]
+                                create an API token (printed once, stored hashed)
+
+Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN):
+  skydeploy deploy <repo-url> [--branch B] [--project P]
+  skydeploy ls | logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <id> | projects ...
+
+  skydeploy healthcheck <url>   exit 0 when url answers 2xx (for container health checks)
+  skydeploy version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "dev":
+		err = runDev(ctx, args)
+	case "gateway":
+		err = runGateway(ctx, args)
+	case "worker":
+		err = runWorker(ctx, args)
+	case "serve":
+		err = runServe(ctx, args)
+	case "token":
+		err = runToken(ctx, args)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args)
+	case "version":
+		fmt.Println("skydeploy", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		if client, ok := clientCommands[cmd]; ok {
+			err = client(ctx, args)
+			break
+		}
+		fmt.Fprintf(os.Stderr, "skydeploy: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
+		}
+		fmt.Fprintln(os.Stderr, "skydeploy:", err)
+		os.Exit(1)
+	}
+}
+
+var version = "dev"
+
+// exitError ends the process with a code without printing more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func loadConfig() (config.Config, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func runGateway(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("gateway", flag.ExitOnError)
+	addr := fs.String("addr", "", "listen address (overrides SKYDEPLOY_GATEWAY_ADDR)")
+	_ = fs.Parse(args)
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.GatewayAddr = *addr
+	}
+	log := app.NewLogger(cfg, "gateway")
+	gw, closeFn, err := platform.NewGateway(ctx, cfg, log, web.Dist())
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return gw.Run(ctx)
+}
+
+func runWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ExitOnError)
+	lightOnly := fs.Bool("light-only", false, "run only the deployment workflows and light steps")
+	buildOnly := fs.Bool("build-only", false, "run only builds (the build task queue)")
+	_ = fs.Parse(args)
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if *lightOnly && *buildOnly {
+		return errors.New("--light-only and --build-only exclude each other")
+	}
+	role := "worker"
+	if *buildOnly {
+		role = "build-worker"
+	}
+	return platform.RunWorker(ctx, cfg, app.NewLogger(cfg, role), !*buildOnly, !*lightOnly)
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFromLookupOverlaysDefaults(t *testing.T) {
+	env := map[string]string{
+		"SKYDEPLOY_GATEWAY_ADDR":      ":9000",
+		"SKYDEPLOY_ALLOWED_GIT_HOSTS": "GitHub.com, git.example.org ,",
+		"SKYDEPLOY_BUILD_TIMEOUT":     "90s",
+		"SKYDEPLOY_SERVE_CACHE_BYTES": "64Mi",
+		"SKYDEPLOY_REQUIRE_AUTH":      "false",
+	}
+	cfg, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GatewayAddr != ":9000" || cfg.ServeAddr != ":3002" || cfg.BuildTimeout != 90*time.Second || cfg.ServeCacheBytes != 64<<20 || cfg.RequireAuth {
+		t.Fatalf("unexpected config: %+v", cfg)
+	}
+	if strings.Join(cfg.AllowedGitHosts, ",") != "github.com,git.example.org" {
+		t.Fatalf("AllowedGitHosts = %v", cfg.AllowedGitHosts)
+	}
+}
+
+func TestFromLookupRejectsBadValues(t *testing.T) {
+	for k, v := range map[string]string{
+		"SKYDEPLOY_BUILD_TIMEOUT":     "soon",
+		"SKYDEPLOY_MAX_FILES":         "many",
+		"SKYDEPLOY_REQUIRE_AUTH":      "maybe",
+		"SKYDEPLOY_BUILD_SANDBOX":     "docker",
+		"SKYDEPLOY_SECRET_KEY":        "short",
+		"SKYDEPLOY_BUILD_CONCURRENCY": "0",
+	} {
+		_, err := FromLookup(func(name string) (string, bool) {
+			if name == k {
+				return v, true
+			}
+			return "", false
+		})
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: err = %v, want one naming the variable", k, v, err)
+		}
+	}
+}
+
+func TestSiteURL(t *testing.T) {
+	c := Default()
+	if got := c.SiteURL("abc"); got != "http://abc.localhost:3002/" {
+		t.Fatalf("SiteURL = %q", got)
+	}
+	c.SiteScheme, c.SitePort, c.BaseDomain = "https", "443", "sites.example.com"
+	if got := c.SiteURL("blog"); got != "https://blog.sites.example.com/" {
+		t.Fatalf("SiteURL = %q", got)
+	}
+}
+
+// Every variable the program reads is documented in README.md.
+func TestEveryVariableIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names() {
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("%s is read by the program but not documented in README.md", name)
+		}
+	}
+}
