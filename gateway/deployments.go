@@ -53,8 +53,7 @@ type StartedDeployment struct {
 
 func (s *Server) createDeployment(c *gin.Context) {
 	var req DeploymentRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		apiError(c, http.StatusBadRequest, "request body must be JSON like {\"repoUrl\": \"https://github.com/owner/repo\", \"branch\": \"main\"}")
+	if !bindJSON(c, &req, `{"repoUrl": "https://github.com/owner/repo", "branch": "main"}`) {
 		return
 	}
 	if req.Project != "" {

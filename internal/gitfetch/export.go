@@ -81,7 +81,7 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 		files[name] = treeEntry{mode: e.Mode, file: f}
 		order = append(order, name)
 		if lim.MaxFiles > 0 && len(order) > lim.MaxFiles {
-			return st, &LimitError{Msg: fmt.Sprintf("repository has more than %d files (SKYDEPLOY_MAX_FILES)", lim.MaxFiles)}
+			return st, &LimitError{Msg: fmt.Sprintf("repository has more files than the limit of %d (SKYDEPLOY_MAX_FILES)", lim.MaxFiles)}
 		}
 	}
 
@@ -144,7 +144,7 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 			return st, &LimitError{Msg: fmt.Sprintf("file %s is %d bytes, larger than the limit of %d (SKYDEPLOY_MAX_FILE_BYTES)", name, size, lim.MaxFileBytes)}
 		}
 		if lim.MaxBytes > 0 && st.Bytes+size > lim.MaxBytes {
-			return st, &LimitError{Msg: fmt.Sprintf("repository files add up to more than %d bytes (SKYDEPLOY_MAX_REPO_BYTES)", lim.MaxBytes)}
+			return st, &LimitError{Msg: fmt.Sprintf("repository files add up to more than the limit of %d bytes (SKYDEPLOY_MAX_REPO_BYTES)", lim.MaxBytes)}
 		}
 		if err := writeFile(root, name, src, e.mode == filemode.Executable || src.mode == filemode.Executable); err != nil {
 			return st, err

@@ -158,13 +158,13 @@ func Unpack(r io.Reader, dir string, lim Limits) (Stats, error) {
 			return st, &UnsafeError{Msg: fmt.Sprintf("archive entry %q is not a regular file", name)}
 		}
 		if lim.MaxFiles > 0 && st.Files >= lim.MaxFiles {
-			return st, &LimitError{Msg: fmt.Sprintf("more than %d files (SKYDEPLOY_MAX_FILES)", lim.MaxFiles)}
+			return st, &LimitError{Msg: fmt.Sprintf("more files than the limit of %d (SKYDEPLOY_MAX_FILES)", lim.MaxFiles)}
 		}
 		if lim.MaxFileBytes > 0 && hdr.Size > lim.MaxFileBytes {
 			return st, &LimitError{Msg: fmt.Sprintf("file %s is %d bytes, larger than the limit of %d (SKYDEPLOY_MAX_FILE_BYTES)", name, hdr.Size, lim.MaxFileBytes)}
 		}
 		if lim.MaxBytes > 0 && st.Bytes+hdr.Size > lim.MaxBytes {
-			return st, &LimitError{Msg: fmt.Sprintf("files add up to more than %d bytes", lim.MaxBytes)}
+			return st, &LimitError{Msg: fmt.Sprintf("files add up to more than the limit of %d bytes", lim.MaxBytes)}
 		}
 		if d := path.Dir(name); d != "." {
 			if err := root.MkdirAll(d, 0o755); err != nil {

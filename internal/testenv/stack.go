@@ -193,6 +193,7 @@ func StartStack(t testing.TB) *Stack {
 	cfg.WorkDir = WorkDir(t)
 	cfg.BuildSandbox = "auto"
 	cfg.APIToken = "test-api-token-0123456789"
+	cfg.DeployRatePerMinute = 10_000
 	cfg.SecretKey = "test-secret-key-0123456789abcdef0123456789"
 	st.Config = cfg
 	return st
