@@ -110,6 +110,9 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 		if res.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("2 MiB body = %d, want 413", res.StatusCode)
 		}
+		hostileRejected("repo URL: not a URL", "repo URL: empty", "repo URL: ftp://", "repo URL: file://", "repo URL: ssh://",
+			"repo URL: credentials", "repo URL: host outside allow-list", "branch: option-like", "branch: dot-dot",
+			"rootDir: traversal", "outputDir: absolute", "commit: not hex", "body: unknown field", "body: 2 MiB")
 		time.Sleep(time.Second) // visibility is eventually consistent
 		if after := count(); after != before {
 			t.Errorf("bad requests started %d workflows", after-before)
@@ -140,6 +143,7 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 			if res.StatusCode != http.StatusUnprocessableEntity {
 				t.Errorf("%s = %d, want 422", u, res.StatusCode)
 			}
+			hostileRejected("repo URL: internal address " + u)
 		}
 	})
 
@@ -220,6 +224,7 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 		if !strings.Contains(log, "skipped symlink passwd") {
 			t.Errorf("log does not report the skipped symlink:\n%s", log)
 		}
+		hostileRejected("source symlink to /etc/passwd", "source symlink out of the tree with ..")
 
 		for name, files := range map[string]map[string]string{
 			"big-file":   {"index.html": "x", "big.bin": strings.Repeat("x", 100<<10)},
@@ -231,6 +236,7 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 			if name == "huge-repo" && !strings.Contains(d.Error, "larger than the limit") {
 				t.Errorf("huge-repo must be stopped by the fetch byte limit while cloning: %q", d.Error)
 			}
+			hostileRejected("repository: " + name)
 			if d.State != "failed" || !strings.Contains(d.Error, "limit") {
 				t.Errorf("%s: deployment = %s: %q, want a failure naming the limit", name, d.State, d.Error)
 			}

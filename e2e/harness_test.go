@@ -23,7 +23,7 @@ import (
 
 // env is one running platform: services, workers, gateway.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	stack   *testenv.Stack
 	cfg     config.Config
 	git     *testenv.GitServer
@@ -33,7 +33,7 @@ type env struct {
 }
 
 // startEnv starts the services and the roles. mutate may change the config first.
-func startEnv(t *testing.T, mutate func(*config.Config)) *env {
+func startEnv(t testing.TB, mutate func(*config.Config)) *env {
 	t.Helper()
 	st := testenv.StartStack(t)
 	cfg := st.Config
@@ -53,6 +53,7 @@ func startEnv(t *testing.T, mutate func(*config.Config)) *env {
 	e.gateway = gw
 	e.api = httptest.NewServer(gw.Handler())
 	t.Cleanup(func() {
+		verifyDeployments(t, st.S3.Store())
 		e.api.Close()
 		cancel()
 		closeGW()

@@ -4,6 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 mkdir -p test-artifacts
+export SKYDEPLOY_TEST_ARTIFACTS="$PWD/test-artifacts"
+rm -f test-artifacts/faults-summary.txt
 status=0
 
 echo "== go vet and gofmt"
