@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -22,6 +23,7 @@ import (
 // CloneRepository fetches the repository at the requested branch or commit (shallow, within the
 // size limit) and writes its tree into the deployment's workspace, recording the commit.
 func (a *Activities) CloneRepository(ctx context.Context, in workflows.CloneInput) (workflows.CloneResult, error) {
+	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepClone)
 	defer log.Close(ctx)
 	what := "default branch"
@@ -102,6 +104,7 @@ func (a *Activities) ensureWorkspace(ctx context.Context, in workflows.CloneInpu
 
 // DetectProject decides what kind of project the commit holds and how to build it.
 func (a *Activities) DetectProject(ctx context.Context, in workflows.DetectInput) (detect.Plan, error) {
+	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepDetect)
 	defer log.Close(ctx)
 	src, err := a.ensureWorkspace(ctx, in.CloneInput, log)
@@ -158,6 +161,7 @@ func (a *Activities) DetectProject(ctx context.Context, in workflows.DetectInput
 // UploadSource stores the commit's source tree in object storage, where build workers and
 // publishing read it.
 func (a *Activities) UploadSource(ctx context.Context, in workflows.CloneInput) (workflows.UploadResult, error) {
+	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepUpload)
 	defer log.Close(ctx)
 	var res workflows.UploadResult

@@ -38,6 +38,7 @@ const minCompressBytes = 512
 // here, once — then writes the manifest, which makes the deployment live at its own URL, and
 // finally moves the aliases. Every step is idempotent, so a retry after any failure is safe.
 func (a *Activities) PublishDeployment(ctx context.Context, in workflows.PublishInput) (workflows.PublishResult, error) {
+	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepPublish)
 	defer log.Close(ctx)
 	var res workflows.PublishResult

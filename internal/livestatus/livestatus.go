@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +42,28 @@ type Store struct {
 	prefix   string
 	ttl      time.Duration
 	maxLines int64
+	// downUntil (unix nanoseconds) makes writes fail fast for a while after Redis failed, so a
+	// Redis outage does not slow every deployment step by a connection timeout per write.
+	downUntil atomic.Int64
+}
+
+// ErrUnavailable is returned without contacting Redis shortly after it failed.
+var ErrUnavailable = errors.New("live status store unavailable (Redis failed recently)")
+
+// backoff is how long writes fail fast after a Redis failure.
+const backoff = 5 * time.Second
+
+func (s *Store) available() error {
+	if time.Now().UnixNano() < s.downUntil.Load() {
+		return ErrUnavailable
+	}
+	return nil
+}
+
+func (s *Store) noteResult(err error) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.downUntil.Store(time.Now().Add(backoff).UnixNano())
+	}
 }
 
 // New returns a Store. prefix separates SkyDeploy's keys from other data in the same Redis.
@@ -77,10 +100,15 @@ func (s *Store) SetStatus(ctx context.Context, st Status) error {
 	if err != nil {
 		return fmt.Errorf("encode status: %w", err)
 	}
+	if err := s.available(); err != nil {
+		return err
+	}
 	pipe := s.rdb.TxPipeline()
 	pipe.Set(ctx, s.statusKey(st.ID), data, s.ttl)
 	pipe.Publish(ctx, s.EventsChannel(), data)
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err = pipe.Exec(ctx)
+	s.noteResult(err)
+	if err != nil {
 		return fmt.Errorf("set live status of %s: %w", st.ID, err)
 	}
 	return nil
@@ -108,6 +136,9 @@ func (s *Store) AppendLog(ctx context.Context, id string, lines []Line) error {
 	if len(lines) == 0 {
 		return nil
 	}
+	if err := s.available(); err != nil {
+		return err
+	}
 	key := s.logKey(id)
 	pipe := s.rdb.Pipeline()
 	for _, l := range lines {
@@ -119,7 +150,9 @@ func (s *Store) AppendLog(ctx context.Context, id string, lines []Line) error {
 		})
 	}
 	pipe.Expire(ctx, key, s.ttl)
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err := pipe.Exec(ctx)
+	s.noteResult(err)
+	if err != nil {
 		return fmt.Errorf("append log of %s: %w", id, err)
 	}
 	return nil

@@ -8,14 +8,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // GitServer serves bare repositories over HTTP with `git http-backend`, the way a git host does.
 type GitServer struct {
 	Root   string // directory holding <name>.git bare repositories
 	Server *httptest.Server
+	delay  atomic.Int64
 }
+
+// SetFetchDelay makes every pack download wait d first, so a test can act while a clone runs.
+func (g *GitServer) SetFetchDelay(d time.Duration) { g.delay.Store(int64(d)) }
 
 // StartGitServer starts an HTTP git server for repositories under a temp dir.
 func StartGitServer(t testing.TB) *GitServer {
@@ -30,9 +36,16 @@ func StartGitServer(t testing.TB) *GitServer {
 		Args: []string{"http-backend"},
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
-	srv := httptest.NewServer(http.StripPrefix("/git", h))
-	t.Cleanup(srv.Close)
-	return &GitServer{Root: root, Server: srv}
+	g := &GitServer{Root: root}
+	backend := http.StripPrefix("/git", h)
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := time.Duration(g.delay.Load()); d > 0 && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+			time.Sleep(d)
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(g.Server.Close)
+	return g
 }
 
 // Repo is a working copy pushed to a bare repository on the server.
