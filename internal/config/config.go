@@ -121,6 +121,16 @@ type Config struct {
 	LogLevel  string
 	// MetricsAddr serves Prometheus metrics of workers (SKYDEPLOY_METRICS_ADDR); empty disables.
 	MetricsAddr string
+
+	// MinPollInterval is the shortest watch interval the API accepts (SKYDEPLOY_MIN_POLL_INTERVAL).
+	MinPollInterval time.Duration
+	// PollTaskQueue runs GitHub head checks, rate limited across all workers (SKYDEPLOY_POLL_TASK_QUEUE).
+	PollTaskQueue string
+	// PollRequestsPerHour caps GitHub head checks of all polls together (SKYDEPLOY_POLL_REQUESTS_PER_HOUR);
+	// 0 chooses from the budget: 54/h without a token (90% of 60), 54000/h (900/min, GitHub's
+	// secondary limit for REST) with one: conditional requests answered 304 do not count against a
+	// token's 5000/h, so with a token only changed branches spend the primary budget.
+	PollRequestsPerHour int
 }
 
 // Default returns the configuration that works with `make dev` on one machine.
@@ -172,6 +182,8 @@ func Default() Config {
 		GitHubAPIURL:        "https://api.github.com/",
 		LogFormat:           "text",
 		LogLevel:            "info",
+		MinPollInterval:     10 * time.Second,
+		PollTaskQueue:       "skydeploy-poll",
 	}
 }
 
@@ -187,65 +199,164 @@ func FromEnv() (Config, error) {
 // FromLookup is FromEnv with the environment given as a lookup function, for tests.
 func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c := Default()
-	r := reader{lookup: lookup}
-	r.str("SKYDEPLOY_GATEWAY_ADDR", &c.GatewayAddr)
-	r.str("SKYDEPLOY_SERVE_ADDR", &c.ServeAddr)
-	r.str("SKYDEPLOY_SERVE_ADMIN_ADDR", &c.ServeAdminAddr)
-	r.str("SKYDEPLOY_BASE_DOMAIN", &c.BaseDomain)
-	r.str("SKYDEPLOY_SITE_SCHEME", &c.SiteScheme)
-	r.str("SKYDEPLOY_SITE_PORT", &c.SitePort)
-	r.str("SKYDEPLOY_PUBLIC_API_URL", &c.PublicAPIURL)
-	r.str("SKYDEPLOY_TEMPORAL_UI_URL", &c.TemporalUIURL)
-	r.str("SKYDEPLOY_TEMPORAL_ADDRESS", &c.TemporalAddress)
-	r.str("SKYDEPLOY_TEMPORAL_NAMESPACE", &c.TemporalNamespace)
-	r.str("SKYDEPLOY_TASK_QUEUE", &c.TaskQueue)
-	r.str("SKYDEPLOY_BUILD_TASK_QUEUE", &c.BuildTaskQueue)
-	r.str("SKYDEPLOY_REDIS_URL", &c.RedisURL)
-	r.str("SKYDEPLOY_REDIS_PREFIX", &c.RedisPrefix)
-	r.dur("SKYDEPLOY_LIVE_TTL", &c.LiveTTL)
-	r.i64("SKYDEPLOY_LOG_MAX_LINES", &c.LogMaxLines)
-	r.str("SKYDEPLOY_S3_ENDPOINT", &c.S3Endpoint)
-	r.str("SKYDEPLOY_S3_REGION", &c.S3Region)
-	r.str("SKYDEPLOY_S3_BUCKET", &c.S3Bucket)
-	r.str("SKYDEPLOY_S3_ACCESS_KEY", &c.S3AccessKey)
-	r.str("SKYDEPLOY_S3_SECRET_KEY", &c.S3SecretKey)
-	r.boolean("SKYDEPLOY_S3_PATH_STYLE", &c.S3PathStyle)
-	r.list("SKYDEPLOY_ALLOWED_GIT_HOSTS", &c.AllowedGitHosts)
-	r.boolean("SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS", &c.AllowPrivateGitHosts)
-	r.boolean("SKYDEPLOY_ALLOW_INSECURE_GIT", &c.AllowInsecureGit)
-	r.str("SKYDEPLOY_GITHUB_TOKEN", &c.GitHubToken)
-	r.str("SKYDEPLOY_WORK_DIR", &c.WorkDir)
-	r.i64("SKYDEPLOY_MAX_REPO_BYTES", &c.MaxRepoBytes)
-	r.i64("SKYDEPLOY_MAX_FILE_BYTES", &c.MaxFileBytes)
-	r.integer("SKYDEPLOY_MAX_FILES", &c.MaxFiles)
-	r.i64("SKYDEPLOY_MAX_SITE_BYTES", &c.MaxSiteBytes)
-	r.integer("SKYDEPLOY_BUILD_CONCURRENCY", &c.BuildConcurrency)
-	r.dur("SKYDEPLOY_BUILD_TIMEOUT", &c.BuildTimeout)
-	r.i64("SKYDEPLOY_BUILD_MEMORY_BYTES", &c.BuildMemoryBytes)
-	r.i64("SKYDEPLOY_BUILD_CPU_SECONDS", &c.BuildCPUSeconds)
-	r.i64("SKYDEPLOY_BUILD_MAX_LOG_BYTES", &c.BuildMaxLogBytes)
-	r.str("SKYDEPLOY_BUILD_USER", &c.BuildUser)
-	r.str("SKYDEPLOY_BUILD_SANDBOX", &c.BuildSandbox)
-	r.i64("SKYDEPLOY_BUILD_CACHE_BYTES", &c.BuildCacheBytes)
-	r.i64("SKYDEPLOY_SERVE_CACHE_BYTES", &c.ServeCacheBytes)
-	r.dur("SKYDEPLOY_ALIAS_TTL", &c.AliasTTL)
-	r.str("SKYDEPLOY_API_TOKEN", &c.APIToken)
-	r.boolean("SKYDEPLOY_REQUIRE_AUTH", &c.RequireAuth)
-	r.str("SKYDEPLOY_WEBHOOK_SECRET", &c.WebhookSecret)
-	r.str("SKYDEPLOY_SECRET_KEY", &c.SecretKey)
-	r.str("SKYDEPLOY_DASHBOARD_ORIGIN", &c.DashboardOrigin)
-	r.list("SKYDEPLOY_TRUSTED_PROXIES", &c.TrustedProxies)
-	r.integer("SKYDEPLOY_DEPLOY_RATE_PER_MINUTE", &c.DeployRatePerMinute)
-	r.dur("SKYDEPLOY_POLL_INTERVAL", &c.PollInterval)
-	r.integer("SKYDEPLOY_KEEP_DEPLOYMENTS", &c.KeepDeployments)
-	r.str("SKYDEPLOY_GITHUB_API_URL", &c.GitHubAPIURL)
-	r.str("SKYDEPLOY_LOG_FORMAT", &c.LogFormat)
-	r.str("SKYDEPLOY_LOG_LEVEL", &c.LogLevel)
-	r.str("SKYDEPLOY_METRICS_ADDR", &c.MetricsAddr)
-	if err := errors.Join(r.errs...); err != nil {
+	var errs []error
+	for _, f := range c.fields() {
+		v, ok := lookup(f.name)
+		if !ok {
+			continue
+		}
+		if err := f.set(strings.TrimSpace(v)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
 	return c, c.Validate()
+}
+
+// Environ returns the configuration as SKYDEPLOY_* variables, for starting another role with
+// the same settings (tests start workers as separate processes).
+func (c Config) Environ() []string {
+	var out []string
+	for _, f := range c.fields() {
+		out = append(out, f.name+"="+f.String())
+	}
+	return out
+}
+
+// field ties an environment variable to the Config field it sets.
+type field struct {
+	name string
+	ptr  any
+}
+
+// fields lists every variable and its field, in the order README.md documents them.
+func (c *Config) fields() []field {
+	return []field{
+		{"SKYDEPLOY_GATEWAY_ADDR", &c.GatewayAddr},
+		{"SKYDEPLOY_SERVE_ADDR", &c.ServeAddr},
+		{"SKYDEPLOY_SERVE_ADMIN_ADDR", &c.ServeAdminAddr},
+		{"SKYDEPLOY_BASE_DOMAIN", &c.BaseDomain},
+		{"SKYDEPLOY_SITE_SCHEME", &c.SiteScheme},
+		{"SKYDEPLOY_SITE_PORT", &c.SitePort},
+		{"SKYDEPLOY_PUBLIC_API_URL", &c.PublicAPIURL},
+		{"SKYDEPLOY_TEMPORAL_UI_URL", &c.TemporalUIURL},
+		{"SKYDEPLOY_TEMPORAL_ADDRESS", &c.TemporalAddress},
+		{"SKYDEPLOY_TEMPORAL_NAMESPACE", &c.TemporalNamespace},
+		{"SKYDEPLOY_TASK_QUEUE", &c.TaskQueue},
+		{"SKYDEPLOY_BUILD_TASK_QUEUE", &c.BuildTaskQueue},
+		{"SKYDEPLOY_REDIS_URL", &c.RedisURL},
+		{"SKYDEPLOY_REDIS_PREFIX", &c.RedisPrefix},
+		{"SKYDEPLOY_LIVE_TTL", &c.LiveTTL},
+		{"SKYDEPLOY_LOG_MAX_LINES", &c.LogMaxLines},
+		{"SKYDEPLOY_S3_ENDPOINT", &c.S3Endpoint},
+		{"SKYDEPLOY_S3_REGION", &c.S3Region},
+		{"SKYDEPLOY_S3_BUCKET", &c.S3Bucket},
+		{"SKYDEPLOY_S3_ACCESS_KEY", &c.S3AccessKey},
+		{"SKYDEPLOY_S3_SECRET_KEY", &c.S3SecretKey},
+		{"SKYDEPLOY_S3_PATH_STYLE", &c.S3PathStyle},
+		{"SKYDEPLOY_ALLOWED_GIT_HOSTS", &c.AllowedGitHosts},
+		{"SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS", &c.AllowPrivateGitHosts},
+		{"SKYDEPLOY_ALLOW_INSECURE_GIT", &c.AllowInsecureGit},
+		{"SKYDEPLOY_GITHUB_TOKEN", &c.GitHubToken},
+		{"SKYDEPLOY_WORK_DIR", &c.WorkDir},
+		{"SKYDEPLOY_MAX_REPO_BYTES", &c.MaxRepoBytes},
+		{"SKYDEPLOY_MAX_FILE_BYTES", &c.MaxFileBytes},
+		{"SKYDEPLOY_MAX_FILES", &c.MaxFiles},
+		{"SKYDEPLOY_MAX_SITE_BYTES", &c.MaxSiteBytes},
+		{"SKYDEPLOY_BUILD_CONCURRENCY", &c.BuildConcurrency},
+		{"SKYDEPLOY_BUILD_TIMEOUT", &c.BuildTimeout},
+		{"SKYDEPLOY_BUILD_MEMORY_BYTES", &c.BuildMemoryBytes},
+		{"SKYDEPLOY_BUILD_CPU_SECONDS", &c.BuildCPUSeconds},
+		{"SKYDEPLOY_BUILD_MAX_LOG_BYTES", &c.BuildMaxLogBytes},
+		{"SKYDEPLOY_BUILD_USER", &c.BuildUser},
+		{"SKYDEPLOY_BUILD_SANDBOX", &c.BuildSandbox},
+		{"SKYDEPLOY_BUILD_CACHE_BYTES", &c.BuildCacheBytes},
+		{"SKYDEPLOY_SERVE_CACHE_BYTES", &c.ServeCacheBytes},
+		{"SKYDEPLOY_ALIAS_TTL", &c.AliasTTL},
+		{"SKYDEPLOY_API_TOKEN", &c.APIToken},
+		{"SKYDEPLOY_REQUIRE_AUTH", &c.RequireAuth},
+		{"SKYDEPLOY_WEBHOOK_SECRET", &c.WebhookSecret},
+		{"SKYDEPLOY_SECRET_KEY", &c.SecretKey},
+		{"SKYDEPLOY_DASHBOARD_ORIGIN", &c.DashboardOrigin},
+		{"SKYDEPLOY_TRUSTED_PROXIES", &c.TrustedProxies},
+		{"SKYDEPLOY_DEPLOY_RATE_PER_MINUTE", &c.DeployRatePerMinute},
+		{"SKYDEPLOY_POLL_INTERVAL", &c.PollInterval},
+		{"SKYDEPLOY_KEEP_DEPLOYMENTS", &c.KeepDeployments},
+		{"SKYDEPLOY_GITHUB_API_URL", &c.GitHubAPIURL},
+		{"SKYDEPLOY_LOG_FORMAT", &c.LogFormat},
+		{"SKYDEPLOY_LOG_LEVEL", &c.LogLevel},
+		{"SKYDEPLOY_METRICS_ADDR", &c.MetricsAddr},
+		{"SKYDEPLOY_MIN_POLL_INTERVAL", &c.MinPollInterval},
+		{"SKYDEPLOY_POLL_TASK_QUEUE", &c.PollTaskQueue},
+		{"SKYDEPLOY_POLL_REQUESTS_PER_HOUR", &c.PollRequestsPerHour},
+	}
+}
+
+func (f field) set(v string) error {
+	if v == "" {
+		if _, isString := f.ptr.(*string); !isString {
+			return nil
+		}
+	}
+	switch p := f.ptr.(type) {
+	case *string:
+		*p = v
+	case *[]string:
+		var out []string
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, strings.ToLower(item))
+			}
+		}
+		*p = out
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p = b
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
+	case *int64:
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30s or 5m", v)
+		}
+		*p = d
+	default:
+		return fmt.Errorf("unsupported setting type %T", f.ptr)
+	}
+	return nil
+}
+
+func (f field) String() string {
+	switch p := f.ptr.(type) {
+	case *string:
+		return *p
+	case *[]string:
+		return strings.Join(*p, ",")
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *time.Duration:
+		return p.String()
+	}
+	return ""
 }
 
 // Validate reports settings that cannot work.
@@ -282,97 +393,12 @@ func (c Config) SiteURL(label string) string {
 
 // Names lists every environment variable FromEnv reads, for documentation checks.
 func Names() []string {
+	c := Default()
 	var names []string
-	_, _ = FromLookup(func(name string) (string, bool) {
-		names = append(names, name)
-		return "", false
-	})
+	for _, f := range c.fields() {
+		names = append(names, f.name)
+	}
 	return names
-}
-
-type reader struct {
-	lookup func(string) (string, bool)
-	errs   []error
-}
-
-func (r *reader) get(name string) (string, bool) {
-	v, ok := r.lookup(name)
-	if !ok {
-		return "", false
-	}
-	return strings.TrimSpace(v), true
-}
-
-func (r *reader) str(name string, dst *string) {
-	if v, ok := r.get(name); ok {
-		*dst = v
-	}
-}
-
-func (r *reader) list(name string, dst *[]string) {
-	v, ok := r.get(name)
-	if !ok {
-		return
-	}
-	var out []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, strings.ToLower(item))
-		}
-	}
-	*dst = out
-}
-
-func (r *reader) boolean(name string, dst *bool) {
-	v, ok := r.get(name)
-	if !ok || v == "" {
-		return
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", name, v))
-		return
-	}
-	*dst = b
-}
-
-func (r *reader) integer(name string, dst *int) {
-	v, ok := r.get(name)
-	if !ok || v == "" {
-		return
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a whole number", name, v))
-		return
-	}
-	*dst = n
-}
-
-func (r *reader) i64(name string, dst *int64) {
-	v, ok := r.get(name)
-	if !ok || v == "" {
-		return
-	}
-	n, err := parseSize(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: %w", name, err))
-		return
-	}
-	*dst = n
-}
-
-func (r *reader) dur(name string, dst *time.Duration) {
-	v, ok := r.get(name)
-	if !ok || v == "" {
-		return
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a duration such as 30s or 5m", name, v))
-		return
-	}
-	*dst = d
 }
 
 // parseSize reads a whole number with an optional binary suffix: 512, 64Ki, 256Mi, 1Gi.

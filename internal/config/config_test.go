@@ -71,3 +71,24 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvironRoundTrips(t *testing.T) {
+	c := Default()
+	c.GatewayAddr, c.AllowedGitHosts, c.BuildTimeout, c.MaxFiles, c.ServeCacheBytes, c.RequireAuth = ":1", []string{"a.example", "b.example"}, time.Minute, 7, 1234, false
+	env := map[string]string{}
+	for _, kv := range c.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if len(env) != len(Names()) {
+		t.Fatalf("Environ has %d variables, Names %d", len(env), len(Names()))
+	}
+	got, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GatewayAddr != ":1" || strings.Join(got.AllowedGitHosts, ",") != "a.example,b.example" || got.BuildTimeout != time.Minute ||
+		got.MaxFiles != 7 || got.ServeCacheBytes != 1234 || got.RequireAuth {
+		t.Fatalf("round trip lost settings: %+v", got)
+	}
+}
