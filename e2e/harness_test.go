@@ -11,7 +11,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,20 +37,32 @@ type env struct {
 	cancel  context.CancelFunc
 }
 
+// envOptions choose what startEnvWith runs.
+type envOptions struct {
+	// config may change the configuration before anything starts.
+	config func(*config.Config)
+	// noBuildWorker leaves builds to worker processes the test starts itself.
+	noBuildWorker bool
+}
+
 // startEnv starts the services and the roles. mutate may change the config first.
 func startEnv(t testing.TB, mutate func(*config.Config)) *env {
+	return startEnvWith(t, envOptions{config: mutate})
+}
+
+func startEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	st := testenv.StartStack(t)
 	cfg := st.Config
-	if mutate != nil {
-		mutate(&cfg)
+	if o.config != nil {
+		o.config(&cfg)
 	}
 	e := &env{t: t, stack: st, cfg: cfg, git: testenv.StartGitServer(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	log := testenv.Logger(t)
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, true, true) }()
+	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, true, !o.noBuildWorker) }()
 	gw, closeGW, err := platform.NewGateway(ctx, cfg, log, nil)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
@@ -184,3 +201,57 @@ func logText(events []sseEvent) string {
 	}
 	return b.String()
 }
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// skydeployBinary builds the skydeploy command once per test run.
+func skydeployBinary(t testing.TB) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "skydeploy-bin-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "skydeploy")
+		cmd := exec.Command("go", "build", "-o", binaryPath, "./cmd/skydeploy")
+		cmd.Dir = testenv.RepoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+// startWorkerProcess runs `skydeploy worker <args>` as a separate process (its own process
+// group, so a test can kill -9 it like a crash) with the env's configuration.
+func (e *env) startWorkerProcess(args ...string) *exec.Cmd {
+	e.t.Helper()
+	cmd := exec.Command(skydeployBinary(e.t), append([]string{"worker"}, args...)...)
+	cmd.Env = append(os.Environ(), e.cfg.Environ()...)
+	logFile, err := os.CreateTemp("", "worker-*.log")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		logFile.Close()
+		os.Remove(logFile.Name())
+	})
+	return cmd
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
