@@ -25,6 +25,8 @@ type Options struct {
 	Build bool
 	// BuildConcurrency bounds builds at once on this worker.
 	BuildConcurrency int
+	// Extra configures project polling and retention (see extra.go).
+	Extra ExtraOptions
 }
 
 // RegisterLight registers the workflows and light activities on w.
@@ -50,6 +52,7 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 		w := worker.New(c, o.TaskQueue, worker.Options{})
 		RegisterLight(w, a)
 		ws = append(ws, w)
+		ws = append(ws, extraWorkers(c, w, o.Extra)...)
 	}
 	if o.Build {
 		n := o.BuildConcurrency

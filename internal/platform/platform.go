@@ -16,6 +16,7 @@ import (
 	"github.com/skydeploy/skydeploy/gateway"
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/workers"
 )
 
@@ -37,10 +38,25 @@ func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, 
 		return err
 	}
 	defer c.Close()
+	if cfg.MetricsAddr != "" {
+		stop, err := metrics.ServeAdmin(ctx, cfg.MetricsAddr, metrics.AdminHandler(map[string]metrics.Check{
+			"temporal": func(ctx context.Context) error { _, err := c.CheckHealth(ctx, nil); return err },
+			"storage":  store.Ping,
+		}), log)
+		if err != nil {
+			return fmt.Errorf("metrics address %s: %w", cfg.MetricsAddr, err)
+		}
+		defer stop()
+	}
 	acts := app.NewActivities(cfg, store, live, log)
+	extra, err := workers.NewExtra(cfg, c, acts)
+	if err != nil {
+		return err
+	}
 	log.Info("worker starting", "task_queue", cfg.TaskQueue, "build_task_queue", cfg.BuildTaskQueue, "light", light, "build", build)
 	return workers.Run(ctx, c, acts, workers.Options{
 		TaskQueue: cfg.TaskQueue, BuildTaskQueue: cfg.BuildTaskQueue, Light: light, Build: build, BuildConcurrency: cfg.BuildConcurrency,
+		Extra: extra,
 	})
 }
 
@@ -59,7 +75,9 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 		return nil, nil, err
 	}
 	gw := gateway.New(gateway.Deps{Config: cfg, Temporal: c, Live: live, Store: store, Log: log, Dashboard: dashboard})
-	return gw, func() { c.Close(); _ = live.Client().Close() }, nil
+	wctx, stopWatch := context.WithCancel(context.Background())
+	go gw.WatchBuildQueue(wctx)
+	return gw, func() { stopWatch(); c.Close(); _ = live.Client().Close() }, nil
 }
 
 // TemporalClient dials Temporal for tools and tests.
