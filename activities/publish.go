@@ -72,7 +72,7 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 
 	m := manifest.Manifest{
 		Version: manifest.Version, DeploymentID: in.DeploymentID, Project: in.Project, Commit: in.Commit.SHA,
-		Kind: string(in.Plan.Kind), Framework: in.Plan.Framework, SPA: in.Plan.SPA, CreatedAt: time.Now().UTC(),
+		Kind: string(in.Plan.Kind), Framework: in.Plan.Framework, SPA: in.Plan.SPA, CreatedAt: time.Now().UTC(), RequestedAt: in.RequestedAt,
 		Files: make([]manifest.File, len(files)),
 	}
 	var uploaded, reused atomic.Int64
@@ -118,6 +118,12 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 	}
 	log.Printf("Manifest written: deployment is live")
 	for _, label := range in.AliasLabels {
+		if newer, err := a.newerLive(ctx, label, in); err != nil {
+			return res, transient("StorageUnavailable", err, "read alias %s", label)
+		} else if newer != "" {
+			log.Printf("Alias %s stays on %s, a newer deployment published first; this one is live at its own URL", label, newer)
+			continue
+		}
 		if err := a.MoveAlias(ctx, label, in.Project, in.DeploymentID, "publish"); err != nil {
 			return res, transient("StorageUnavailable", err, "move alias %s", label)
 		}
@@ -125,6 +131,38 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 	}
 	res = workflows.PublishResult{Files: len(m.Files), Bytes: m.TotalSize, Uploaded: int(uploaded.Load()), Reused: int(reused.Load())}
 	return res, nil
+}
+
+// newerLive returns the deployment the alias points at when it was published after being
+// requested later than this one (so an old deployment that finishes late does not replace a
+// newer one), or "". A rollback or promotion is the operator's choice and is not protected.
+func (a *Activities) newerLive(ctx context.Context, label string, in workflows.PublishInput) (string, error) {
+	data, err := a.Store.GetBytes(ctx, storage.AliasKey(label), 64<<10)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	cur, err := manifest.ParseAlias(data)
+	if err != nil || cur.DeploymentID == in.DeploymentID || cur.Reason != "publish" || in.RequestedAt.IsZero() {
+		return "", nil
+	}
+	mdata, err := a.Store.GetBytes(ctx, storage.ManifestKey(cur.DeploymentID), 64<<20)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	m, err := manifest.Parse(mdata)
+	if err != nil {
+		return "", nil
+	}
+	if m.RequestedAt.After(in.RequestedAt) {
+		return cur.DeploymentID, nil
+	}
+	return "", nil
 }
 
 // MoveAlias points a host label at a deployment with a single object write.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,9 +22,11 @@ import (
 	"time"
 
 	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/platform"
 	"github.com/skydeploy/skydeploy/internal/testenv"
+	"github.com/skydeploy/skydeploy/servehandler"
 )
 
 // env is one running platform: services, workers, gateway.
@@ -35,6 +38,8 @@ type env struct {
 	api     *httptest.Server
 	gateway *gateway.Server
 	cancel  context.CancelFunc
+	// sites is the request handler's address (host:port); the Host header picks the site.
+	sites string
 }
 
 // envOptions choose what startEnvWith runs.
@@ -54,13 +59,26 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	st := testenv.StartStack(t)
 	cfg := st.Config
+	siteLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SitePort = fmt.Sprint(siteLn.Addr().(*net.TCPAddr).Port)
+	cfg.AliasTTL = 200 * time.Millisecond
 	if o.config != nil {
 		o.config(&cfg)
 	}
-	e := &env{t: t, stack: st, cfg: cfg, git: testenv.StartGitServer(t)}
+	e := &env{t: t, stack: st, cfg: cfg, git: testenv.StartGitServer(t), sites: siteLn.Addr().String()}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	log := testenv.Logger(t)
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveDone := make(chan error, 1)
+	handler := servehandler.New(app.NewStore(cfg), app.ServeOptions(cfg, log))
+	go func() { serveDone <- servehandler.Serve(ctx, handler, siteLn, adminLn) }()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, true, !o.noBuildWorker) }()
 	gw, closeGW, err := platform.NewGateway(ctx, cfg, log, nil)
@@ -79,8 +97,26 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 		case <-time.After(20 * time.Second):
 			t.Log("worker did not stop within 20s")
 		}
+		<-serveDone
 	})
 	return e
+}
+
+// fetchSite requests path from the request handler with the given Host header.
+func (e *env) fetchSite(host, path string, header ...string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.sites+path, nil)
+	req.Host = host
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("GET %s%s: %v", host, path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, body
 }
 
 // do sends a JSON request to the gateway and decodes the JSON answer into out.

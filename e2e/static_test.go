@@ -78,6 +78,30 @@ func TestStaticSiteDeploysEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The request handler serves every file byte for byte with its content type, the directory
+	// index, and a 404 for what does not exist.
+	host := started.ID + ".localhost"
+	for path, content := range staticSite {
+		res, body := e.fetchSite(host, "/"+path)
+		if res.StatusCode != http.StatusOK || string(body) != content {
+			t.Errorf("GET /%s = %d, %d bytes; want the repository's %d bytes", path, res.StatusCode, len(body), len(content))
+		}
+	}
+	for path, want := range map[string]string{"/": staticSite["index.html"], "/docs/": staticSite["docs/index.html"], "/about": staticSite["about.html"]} {
+		if res, body := e.fetchSite(host, path); res.StatusCode != 200 || string(body) != want {
+			t.Errorf("GET %s = %d %q", path, res.StatusCode, body)
+		}
+	}
+	if res, _ := e.fetchSite(host, "/css/site.css"); res.Header.Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("site.css Content-Type = %q", res.Header.Get("Content-Type"))
+	}
+	if res, _ := e.fetchSite(host, "/nope.html"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("missing file = %d, want 404", res.StatusCode)
+	}
+	if res, _ := e.fetchSite("9zzzzzzzzzzz.localhost", "/"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown deployment = %d, want 404", res.StatusCode)
+	}
+
 	// The log stream has lines of every step and ends with the final status.
 	events := e.readLog(started.ID, "", 30*time.Second)
 	text := logText(events)
@@ -110,5 +134,4 @@ func TestStaticSiteDeploysEndToEnd(t *testing.T) {
 	if !found {
 		t.Errorf("GET /api/deployments does not list %s as succeeded: %+v", started.ID, list)
 	}
-	_ = http.StatusOK
 }

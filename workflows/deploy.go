@@ -115,7 +115,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		return d.fail(ctx, err)
 	}
 
-	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels}
+	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels, RequestedAt: d.status.CreatedAt}
 	if plan.NeedsBuild() {
 		build := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			TaskQueue: in.BuildTaskQueue,

@@ -178,6 +178,8 @@ type PublishInput struct {
 	// SubDir is the directory inside the archive whose files are published ("" = all).
 	SubDir      string   `json:"subDir,omitempty"`
 	AliasLabels []string `json:"aliasLabels,omitempty"`
+	// RequestedAt orders deployments: publishing never moves an alias away from a newer one.
+	RequestedAt time.Time `json:"requestedAt"`
 }
 
 // PublishResult counts what was published.

@@ -12,12 +12,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
+	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/servehandler"
+	"github.com/skydeploy/skydeploy/workflows"
 )
 
 // NewLogger returns the slog logger the configuration asks for.
@@ -69,6 +73,10 @@ func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait
 			HostPort:  cfg.TemporalAddress,
 			Namespace: cfg.TemporalNamespace,
 			Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+			// The SDK's worker and client metrics, and the deployments this process starts,
+			// go to the process's Prometheus registry (served at /metrics).
+			MetricsHandler: metrics.NewTemporalHandler(),
+			Interceptors:   []interceptor.ClientInterceptor{metrics.StartInterceptor(deployTrigger)},
 		})
 		if err == nil {
 			return c, nil
@@ -83,6 +91,20 @@ func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// deployTrigger says whether a started workflow is a deployment, and its trigger.
+func deployTrigger(workflowType string, args []any) (string, bool) {
+	if workflowType != workflows.DeployWorkflowName || len(args) == 0 {
+		return "", false
+	}
+	switch in := args[0].(type) {
+	case workflows.DeployInput:
+		return in.Trigger, true
+	case *workflows.DeployInput:
+		return in.Trigger, true
+	}
+	return "", true
 }
 
 // NewActivities wires the activities of a worker.
@@ -125,5 +147,13 @@ func EnsureBucket(ctx context.Context, store *storage.Store, log *slog.Logger, w
 			return ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
+	}
+}
+
+// ServeOptions are the request handler's options from the configuration.
+func ServeOptions(cfg config.Config, log *slog.Logger) servehandler.Options {
+	return servehandler.Options{
+		BaseDomain: cfg.BaseDomain, CacheBytes: cfg.ServeCacheBytes, AliasTTL: cfg.AliasTTL, Log: log,
+		AccessLogEvery: cfg.ServeAccessLogEvery, MaxCachedFileBytes: cfg.ServeMaxCachedFileBytes,
 	}
 }

@@ -39,7 +39,9 @@ type Manifest struct {
 	// SPA makes navigation requests for unknown paths fall back to /index.html.
 	SPA       bool      `json:"spa,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
-	Files     []File    `json:"files"`
+	// RequestedAt is when the deployment was asked for; it orders deployments of a project.
+	RequestedAt time.Time `json:"requestedAt,omitempty"`
+	Files       []File    `json:"files"`
 	// TotalSize is the sum of all file sizes.
 	TotalSize int64 `json:"totalSize"`
 }

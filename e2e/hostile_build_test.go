@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skydeploy/skydeploy/internal/config"
+)
+
+// buildRepo is a Node project without dependencies whose build runs script.
+func buildRepo(script string) map[string]string {
+	pkg := fmt.Sprintf(`{"name":"hostile","version":"1.0.0","private":true,"scripts":{"build":%q}}`, script)
+	return map[string]string{
+		"package.json":      pkg,
+		"package-lock.json": `{"name":"hostile","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"hostile","version":"1.0.0"}}}`,
+		"probe.js":          probeJS,
+	}
+}
+
+// probeJS tries to connect to each host:port given on the command line and prints what happened.
+const probeJS = `const net = require('net');
+let left = process.argv.length - 2;
+for (const target of process.argv.slice(2)) {
+  const [host, port] = target.split(':');
+  const s = net.connect({host, port: Number(port), timeout: 2000});
+  const done = (what) => { console.log('PROBE ' + target + ' ' + what); s.destroy(); if (--left === 0) process.exit(0); };
+  s.on('connect', () => done('REACHED'));
+  s.on('timeout', () => done('BLOCKED timeout'));
+  s.on('error', (e) => done('BLOCKED ' + e.code));
+}
+`
+
+func hostPortOf(t testing.TB, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// TestHostileBuilds runs builds written to hurt the platform; each fails cleanly with a message
+// naming the limit, or is neutralised.
+func TestHostileBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("abuse test")
+	}
+	e := startEnv(t, func(c *config.Config) {
+		c.BuildTimeout = 40 * time.Second
+		c.BuildMaxLogBytes = 1 << 20
+	})
+
+	t.Run("forks processes that outlive the build", func(t *testing.T) {
+		repo := e.git.NewRepo(t, "forker", buildRepo("(sleep 313 &) ; setsid sleep 314 & nohup sleep 315 >/dev/null 2>&1 & mkdir -p dist && echo ok > dist/index.html"))
+		d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, 3*time.Minute)
+		if d.State != "succeeded" {
+			t.Fatalf("%s: %s", d.State, d.Error)
+		}
+		time.Sleep(time.Second)
+		for _, p := range []string{"sleep 313", "sleep 314", "sleep 315"} {
+			if n := processesRunning(p); n != 0 {
+				t.Errorf("%q survived the build (%d processes)", p, n)
+			}
+		}
+		hostileRejected("build forks background processes")
+	})
+
+	t.Run("prints endless output", func(t *testing.T) {
+		repo := e.git.NewRepo(t, "chatty", buildRepo("yes 'all work and no play makes a noisy build'"))
+		begin := time.Now()
+		d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, 3*time.Minute)
+		if d.State != "failed" || !strings.Contains(d.Error, "output") {
+			t.Fatalf("%s: %q, want a failure naming the output limit", d.State, d.Error)
+		}
+		t.Logf("stopped after %s: %s", time.Since(begin).Round(time.Second), d.Error)
+		hostileRejected("build prints endless output")
+	})
+
+	t.Run("fills the disk", func(t *testing.T) {
+		repo := e.git.NewRepo(t, "disk-filler", buildRepo("mkdir -p dist; i=0; while true; do head -c 50000000 /dev/zero > dist/fill$i; i=$((i+1)); done"))
+		d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, 3*time.Minute)
+		if d.State != "failed" || !strings.Contains(d.Error, "limit") {
+			t.Fatalf("%s: %q, want a failure naming a limit", d.State, d.Error)
+		}
+		t.Logf("disk filler: %s", d.Error)
+		hostileRejected("build fills the disk")
+	})
+
+	t.Run("never ends", func(t *testing.T) {
+		repo := e.git.NewRepo(t, "forever", buildRepo("sleep 100000"))
+		begin := time.Now()
+		d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, 3*time.Minute)
+		if d.State != "failed" || !strings.Contains(d.Error, "wall time") {
+			t.Fatalf("%s: %q, want a failure naming the wall time limit", d.State, d.Error)
+		}
+		if took := time.Since(begin); took > 2*time.Minute {
+			t.Errorf("a 40s limit took %s to stop the build", took)
+		}
+		hostileRejected("build never ends")
+	})
+
+	t.Run("reaches for the platform's own ports", func(t *testing.T) {
+		targets := []string{
+			e.stack.Redis.Proc.Addr,
+			e.stack.Temporal.Address,
+			hostPortOf(t, e.stack.S3.Endpoint),
+			hostPortOf(t, e.api.URL),
+		}
+		repo := e.git.NewRepo(t, "port-prober", buildRepo("node probe.js "+strings.Join(targets, " ")+" && mkdir -p dist && echo ok > dist/index.html"))
+		id := e.deploy(map[string]any{"repoUrl": repo.URL}).ID
+		d := e.wait(id, 3*time.Minute)
+		if d.State != "succeeded" {
+			t.Fatalf("%s: %s", d.State, d.Error)
+		}
+		log := logText(e.readLog(id, "", 30*time.Second))
+		for _, target := range targets {
+			if _, _, err := net.SplitHostPort(target); err != nil {
+				t.Fatalf("bad target %q", target)
+			}
+			if !strings.Contains(log, "PROBE "+target+" BLOCKED") {
+				t.Errorf("the build could reach %s (or did not say):\n%s", target, grepLines(log, "PROBE"))
+			}
+		}
+		hostileRejected("build connects to Redis", "build connects to Temporal", "build connects to object storage", "build connects to the gateway")
+	})
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

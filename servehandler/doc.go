@@ -1,0 +1,23 @@
+// Package servehandler is SkyDeploy's request handler: it maps
+//
+//	<deployment-id>.<base-domain>        one immutable deployment
+//	<project>.<base-domain>              the project's live deployment (alias pointer)
+//	<project>--<branch>.<base-domain>    a branch's live deployment (alias pointer)
+//	<custom-domain>                      domains/<host>.json -> project -> alias pointer
+//
+// to the files of a deployment in object storage, with the HTTP semantics of a good static
+// host: content types from the manifest, directory indexes and clean URLs with one canonical
+// trailing-slash policy, strong ETags and 304s, immutable caching of fingerprinted assets,
+// byte ranges, pre-compressed brotli/gzip variants, Netlify-style _redirects and _headers,
+// SPA fallback and the site's own 404.html.
+//
+// It reads object storage only (never Temporal or Redis) and keeps serving what it has
+// cached when storage is down. Keys are never built from the URL: a request path is cleaned,
+// looked up in the deployment's manifest, and the key derives from the file's SHA-256.
+//
+// Layout: handler.go (the request flow), site.go (a loaded deployment and its routes),
+// resolve.go (host -> deployment, alias and domain pointers), content.go (file bytes,
+// single-flight fills, streaming), respond.go (writing responses), paths.go (path safety),
+// redirects.go and headers.go (Netlify rules), cachecontrol.go, encoding.go, cache.go (the
+// byte-bounded LRU), metrics.go, admin.go, run.go (the servers and graceful shutdown).
+package servehandler
