@@ -2,12 +2,17 @@ package e2e
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/internal/testenv"
+	"github.com/skydeploy/skydeploy/servehandler"
 )
 
 // waitStep waits until a deployment is running the given step.
@@ -95,6 +100,9 @@ func TestFaults(t *testing.T) {
 		if mid.State != "running" {
 			t.Errorf("during the outage the deployment is %s (%s), want running and retrying", mid.State, mid.Error)
 		}
+		if res, _ := e.fetchSite(id+".localhost", "/"); res.StatusCode == http.StatusOK {
+			t.Errorf("a deployment that has not published was served during the outage")
+		}
 		if err := e.stack.S3.Proc.Start(ctx, 20*time.Second); err != nil {
 			t.Fatalf("restart object storage: %v", err)
 		}
@@ -106,6 +114,75 @@ func TestFaults(t *testing.T) {
 		if _, err := e.stack.S3.Store().GetBytes(ctx, storage.ManifestKey(id), 1<<20); err != nil {
 			t.Fatalf("manifest after recovery: %v", err)
 		}
+		if res, body := e.fetchSite(id+".localhost", "/"); res.StatusCode != http.StatusOK || !strings.Contains(string(body), "storage came back") {
+			t.Errorf("after recovery GET / = %d %q", res.StatusCode, body)
+		}
 		faultSurvived("object storage down for 20s during upload and publish")
+	})
+
+	t.Run("request handler serves from cache while object storage is down", func(t *testing.T) {
+		repo := e.git.NewRepo(t, "cached-site", map[string]string{"index.html": "<h1>cached</h1>", "style.css": "h1{color:red}"})
+		id := e.deploy(map[string]any{"repoUrl": repo.URL}).ID
+		if d := e.wait(id, time.Minute); d.State != "succeeded" {
+			t.Fatalf("%s: %s", d.State, d.Error)
+		}
+		host := id + ".localhost"
+		for _, p := range []string{"/", "/style.css"} {
+			if res, _ := e.fetchSite(host, p); res.StatusCode != http.StatusOK {
+				t.Fatalf("warm-up GET %s = %d", p, res.StatusCode)
+			}
+		}
+		e.stack.S3.Proc.Stop(5 * time.Second)
+		restarted := false
+		defer func() {
+			if !restarted {
+				_ = e.stack.S3.Proc.Start(ctx, 20*time.Second)
+			}
+		}()
+		for _, p := range []string{"/", "/style.css"} {
+			if res, body := e.fetchSite(host, p); res.StatusCode != http.StatusOK || len(body) == 0 {
+				t.Errorf("with storage down, cached GET %s = %d", p, res.StatusCode)
+			}
+		}
+		// A request handler started while storage is down comes up and serves once it returns.
+		fresh := servehandler.New(app.NewStore(e.cfg), app.ServeOptions(e.cfg, testenv.Logger(t)))
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		adminLn, _ := net.Listen("tcp", "127.0.0.1:0")
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() { _ = servehandler.Serve(sctx, fresh, ln, adminLn) }()
+		get := func(addr, path string) int {
+			req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+			req.Host = host
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return 0
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if code := get(adminLn.Addr().String(), "/healthz"); code != http.StatusOK {
+			t.Errorf("new handler /healthz with storage down = %d, want 200", code)
+		}
+		if code := get(ln.Addr().String(), "/"); code == http.StatusOK {
+			t.Errorf("new handler served a site it cannot have read")
+		}
+		if err := e.stack.S3.Proc.Start(ctx, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		restarted = true
+		deadline := time.Now().Add(15 * time.Second)
+		code := 0
+		for time.Now().Before(deadline) {
+			if code = get(ln.Addr().String(), "/"); code == http.StatusOK {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if code != http.StatusOK {
+			t.Errorf("handler started during the outage still answers %d after storage returned", code)
+		}
+		faultSurvived("object storage down while serving cached sites")
+		faultSurvived("request handler started while object storage was down")
 	})
 }

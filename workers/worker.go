@@ -6,6 +6,7 @@ package workers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -63,6 +64,8 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 			MaxConcurrentActivityExecutionSize: n,
 			// Builds are long: do not take more tasks than can run.
 			MaxConcurrentActivityTaskPollers: 1,
+			// Heartbeats carry cancellation: do not let the SDK hold them back for long.
+			MaxHeartbeatThrottleInterval: 5 * time.Second,
 		})
 		RegisterBuild(w, a)
 		ws = append(ws, w)

@@ -129,7 +129,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		var built BuildResult
 		if err := d.step(ctx, StepBuild, func() error {
 			return workflow.ExecuteActivity(build, BuildActivity, BuildInput{
-				DeploymentID: in.DeploymentID, Project: in.Project, SourceKey: uploaded.Key, Plan: plan,
+				DeploymentID: in.DeploymentID, Project: in.Project, RepoURL: in.RepoURL, SourceKey: uploaded.Key, Plan: plan,
 			}).Get(ctx, &built)
 		}); err != nil {
 			return d.fail(ctx, err)

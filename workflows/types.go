@@ -153,10 +153,12 @@ type UploadResult struct {
 
 // BuildInput asks a build worker to build a stored source snapshot.
 type BuildInput struct {
-	DeploymentID string      `json:"deploymentId"`
-	Project      string      `json:"project,omitempty"`
-	SourceKey    string      `json:"sourceKey"`
-	Plan         detect.Plan `json:"plan"`
+	DeploymentID string `json:"deploymentId"`
+	Project      string `json:"project,omitempty"`
+	// RepoURL scopes the build cache of deployments that belong to no project.
+	RepoURL   string      `json:"repoUrl,omitempty"`
+	SourceKey string      `json:"sourceKey"`
+	Plan      detect.Plan `json:"plan"`
 }
 
 // BuildResult says where the build output was stored.

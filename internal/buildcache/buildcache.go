@@ -157,7 +157,8 @@ func Pack(workspace string, dirs []string, w io.Writer, lim Limits) (Stats, erro
 	}
 	defer root.Close()
 	cw := &countingWriter{w: w, max: lim.MaxArchiveBytes}
-	gz := gzip.NewWriter(cw)
+	// BestSpeed: node_modules compresses well enough, and packing time is on the build's path.
+	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
 	fsys := root.FS()
 	entries := 0

@@ -1,0 +1,261 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/sandbox"
+	"github.com/skydeploy/skydeploy/workflows"
+)
+
+// tailLines is how many of the last output lines a failure message carries, so that the
+// Temporal UI and the dashboard show why a build failed without opening the log.
+const tailLines = 20
+
+// runStep runs one command (install or build) in the sandbox in the project's directory,
+// streaming its output to the step log, and maps its failure to a readable activity error.
+func (b *build) runStep(ctx context.Context, step, command string, network bool, env map[string]string, deadline time.Time) error {
+	plan := b.in.Plan
+	lim := b.a.sandboxLimits()
+	if !deadline.IsZero() {
+		lim.WallTime = time.Until(deadline)
+		if lim.WallTime <= 0 {
+			return permanent(workflows.ErrLimitExceeded, "%s", b.a.wallTimeError().Error())
+		}
+	}
+	opts := sandbox.Options{
+		Mode: b.a.Settings.Build.Sandbox, User: b.a.Settings.Build.User,
+		Network: network, Env: env, Limits: lim,
+	}
+	script, extra := shellScript(plan, command)
+	opts.ExtraReadOnly = extra
+	b.log.Printf("Running %s: %s", step, command)
+
+	tail := newLineTail(tailLines)
+	res, err := sandbox.Run(ctx, b.ws, script, opts, func(l sandbox.Line) {
+		if l.Stream != "system" {
+			tail.add(l.Text)
+		}
+		b.log.Line(l.Stream, l.Text)
+	})
+	if err == nil {
+		b.log.Printf("%s finished in %s", capitalize(step), res.Duration.Round(10*time.Millisecond))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var le *sandbox.LimitError
+	var ee *sandbox.ExitError
+	switch {
+	case errors.As(err, &le):
+		if le.Limit == sandbox.LimitWallTime {
+			le = b.a.wallTimeError()
+		}
+		return permanent(workflows.ErrLimitExceeded, "%s command stopped: %s", step, le.Error())
+	case errors.As(err, &ee):
+		what := fmt.Sprintf("exited with code %d", ee.Code)
+		if ee.Signal != "" {
+			what = "was killed by signal " + ee.Signal
+		}
+		msg := fmt.Sprintf("%s command %s", step, what)
+		if t := tail.text(); t != "" {
+			msg += "; last lines of its output:\n" + t
+		}
+		return permanent(workflows.ErrBuildFailed, "%s", msg)
+	}
+	// The sandbox itself could not run (missing workspace permissions, prlimit...): a problem
+	// of this worker, which another attempt (maybe on another worker) may not have.
+	return fmt.Errorf("run %s in the sandbox: %w", step, err)
+}
+
+// shellScript wraps the command: corepack shims for pnpm and yarn when the plan asks for them,
+// a generator's tool on PATH, and the project's directory. It returns host directories to make
+// visible read-only in the sandbox.
+func shellScript(p detect.Plan, command string) (string, []string) {
+	var parts []string
+	var extra []string
+	if p.Tool != "" {
+		if bin, err := exec.LookPath(p.Tool); err == nil {
+			if abs, err := filepath.Abs(bin); err == nil {
+				if real, err := filepath.EvalSymlinks(abs); err == nil {
+					abs = real
+				}
+				dir := filepath.Dir(abs)
+				if !strings.HasPrefix(dir, "/usr/") && dir != "/bin" && dir != "/sbin" {
+					extra = append(extra, dir)
+					parts = append(parts, "export PATH="+shellQuote(dir)+":\"$PATH\"")
+				}
+			}
+		}
+	}
+	if p.Corepack && p.PackageManager != detect.NPM && p.PackageManager != "" {
+		// Shims in <workspace>/.skydeploy/bin (HOME is <workspace>/.skydeploy/home); the package
+		// manager itself is downloaded into COREPACK_HOME during the install, which has network.
+		parts = append(parts,
+			`mkdir -p "$HOME/../bin"`,
+			`corepack enable --install-directory "$HOME/../bin"`,
+			`export PATH="$HOME/../bin:$PATH"`)
+	}
+	if d := projectDir(p); d != "" {
+		parts = append(parts, "cd "+shellQuote(d))
+	}
+	if len(parts) == 0 {
+		return command, extra
+	}
+	return strings.Join(parts, " && ") + " && " + command, extra
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// sandboxLimits are the limits of one command.
+func (a *Activities) sandboxLimits() sandbox.Limits {
+	bs := a.Settings.Build
+	l := sandbox.Limits{
+		MemoryBytes:       bs.MemoryBytes,
+		CPUSeconds:        bs.CPUSeconds,
+		MaxOutputBytes:    bs.MaxLogBytes,
+		MaxFiles:          bs.MaxWorkspaceFiles,
+		MaxWorkspaceBytes: bs.MaxWorkspaceBytes,
+		MaxFileBytes:      bs.MaxFileBytes,
+		MaxProcesses:      bs.MaxProcesses,
+	}
+	// Defaults: node_modules of a large app holds 100k+ files and native binaries of 100+ MiB
+	// (Next.js's SWC), far more than a published site may.
+	if l.MaxFiles == 0 {
+		l.MaxFiles = max(4*a.Settings.MaxFiles, 400_000)
+	}
+	if l.MaxWorkspaceBytes == 0 {
+		l.MaxWorkspaceBytes = max(2*(a.Settings.MaxRepoBytes+a.Settings.MaxSiteBytes), 4<<30) + 2*bs.CacheBytes
+	}
+	if l.MaxFileBytes == 0 {
+		l.MaxFileBytes = max(a.Settings.MaxFileBytes, 1<<30)
+	}
+	if l.MaxProcesses == 0 {
+		// RLIMIT_NPROC counts threads of the build user's uid, shared by concurrent builds.
+		l.MaxProcesses = 4096
+	}
+	return l
+}
+
+// wallTimeError names the configured limit (a command gets what is left of it).
+func (a *Activities) wallTimeError() *sandbox.LimitError {
+	return &sandbox.LimitError{Limit: sandbox.LimitWallTime, Value: a.Settings.Build.Timeout.String(), Setting: "SKYDEPLOY_BUILD_TIMEOUT"}
+}
+
+// lineTail keeps the last n lines of output.
+type lineTail struct {
+	mu    sync.Mutex
+	n     int
+	lines []string
+}
+
+func newLineTail(n int) *lineTail { return &lineTail{n: n} }
+
+func (t *lineTail) add(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	t.lines = append(t.lines, s)
+	if len(t.lines) > t.n {
+		t.lines = t.lines[len(t.lines)-t.n:]
+	}
+}
+
+func (t *lineTail) text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n")
+}
+
+// heartbeat records an activity heartbeat every interval until stopped: cancellation reaches
+// the activity only through heartbeats, and a lost worker is noticed by their absence.
+type heartbeat struct {
+	mu    sync.Mutex
+	phase string
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startHeartbeat(ctx context.Context, every time.Duration) *heartbeat {
+	h := &heartbeat{phase: "starting", done: make(chan struct{})}
+	if !activity.IsActivity(ctx) {
+		return h
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				h.mu.Lock()
+				p := h.phase
+				h.mu.Unlock()
+				activity.RecordHeartbeat(ctx, p)
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heartbeat) set(phase string) {
+	h.mu.Lock()
+	h.phase = phase
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) stop() {
+	close(h.done)
+	h.wg.Wait()
+}
+
+// wasmTrapFlag makes node bound-check WebAssembly memory instead of reserving guard regions.
+const wasmTrapFlag = "--disable-wasm-trap-handler"
+
+var (
+	wasmFlagOnce sync.Once
+	wasmFlagOK   bool
+)
+
+// nodeHasWasmTrapFlag reports whether this machine's node accepts wasmTrapFlag (Node 20.15+,
+// 22.2+); an unknown flag in NODE_OPTIONS would stop node from starting at all.
+func nodeHasWasmTrapFlag(ctx context.Context) bool {
+	wasmFlagOnce.Do(func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		wasmFlagOK = exec.CommandContext(cctx, "node", wasmTrapFlag, "-e", "0").Run() == nil
+	})
+	return wasmFlagOK
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
