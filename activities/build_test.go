@@ -199,7 +199,6 @@ func TestBuildWriteOutputTar(t *testing.T) {
 	}
 }
 
-
 func TestBuildEvictLocal(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-time.Hour)
