@@ -51,6 +51,7 @@ func TestHostileBuilds(t *testing.T) {
 	e := startEnv(t, func(c *config.Config) {
 		c.BuildTimeout = 40 * time.Second
 		c.BuildMaxLogBytes = 1 << 20
+		c.BuildMaxDiskBytes = 300 << 20
 	})
 
 	t.Run("forks processes that outlive the build", func(t *testing.T) {

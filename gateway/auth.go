@@ -18,7 +18,7 @@ const maxBodyBytes = 1 << 20
 // publicAPIPaths need no token: the dashboard reads the config to know whether to ask for one;
 // webhooks carry their own signature.
 func publicAPIPath(p string) bool {
-	return p == "/api/config" || strings.HasPrefix(p, "/api/webhooks/")
+	return p == "/api/config" || p == "/api/openapi.yaml" || strings.HasPrefix(p, "/api/webhooks/")
 }
 
 // security adds CORS (the dashboard's origin only), the body size limit and, when the gateway

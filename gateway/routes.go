@@ -12,8 +12,10 @@ func (s *Server) routes() {
 	r := s.engine
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHandler())
 	api := r.Group("/api", s.security())
 	api.GET("/config", s.getConfig)
+	api.GET("/openapi.yaml", s.openAPI)
 	api.POST("/deployments", s.rateLimitDeploys(), s.createDeployment)
 	api.GET("/deployments", s.listDeployments)
 	api.GET("/deployments/:id", s.getDeployment)

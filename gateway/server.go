@@ -64,7 +64,7 @@ func New(d Deps) *Server {
 	if err := s.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		s.log.Warn("SKYDEPLOY_TRUSTED_PROXIES", "error", err)
 	}
-	s.engine.Use(gin.Recovery(), s.accessLog())
+	s.engine.Use(gin.Recovery(), s.observe())
 	s.routes()
 	return s
 }
@@ -92,18 +92,6 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-func (s *Server) accessLog() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		if c.Request.URL.Path == "/healthz" {
-			return
-		}
-		s.log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-			"duration_ms", time.Since(start).Milliseconds(), "client", c.ClientIP())
-	}
 }
 
 // apiError writes {"error": msg} with status.

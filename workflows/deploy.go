@@ -153,6 +153,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	d.status.Files, d.status.Bytes = published.Files, published.Bytes
 	now := workflow.Now(ctx)
 	d.status.State, d.status.Step, d.status.FinishedAt = StateSucceeded, "", &now
+	d.countFinished(ctx)
 	d.upsert(ctx, AttrStatus.ValueSet(StateSucceeded))
 	d.saveMemo(ctx)
 	d.report(ctx, StatusUpdate{State: StateSucceeded, Message: "Deployment is live at " + in.URL})
@@ -189,6 +190,11 @@ func (d *deployment) setStep(ctx workflow.Context, name, state string) {
 			s.StartedAt = &now
 		case StepSucceeded, StepFailed, StepCanceled:
 			s.FinishedAt = &now
+			if s.StartedAt != nil {
+				// The SDK's metrics handler is silent during replay, so this stays deterministic.
+				workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"step": name}).
+					Timer("skydeploy_deployment_step_duration_seconds").Record(now.Sub(*s.StartedAt))
+			}
 		}
 	}
 }
@@ -201,6 +207,7 @@ func (d *deployment) fail(ctx workflow.Context, err error) (DeploymentStatus, er
 		d.status.State = StateCanceled
 		d.status.Error = "deployment was canceled"
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		d.countFinished(dctx)
 		d.upsert(dctx, AttrStatus.ValueSet(StateCanceled))
 		d.saveMemo(dctx)
 		d.report(dctx, StatusUpdate{State: StateCanceled, Step: d.status.Step, Error: d.status.Error})
@@ -208,6 +215,7 @@ func (d *deployment) fail(ctx workflow.Context, err error) (DeploymentStatus, er
 	}
 	d.status.State = StateFailed
 	d.status.Error = Reason(err)
+	d.countFinished(ctx)
 	d.upsert(ctx, AttrStatus.ValueSet(StateFailed))
 	d.saveMemo(ctx)
 	d.report(ctx, StatusUpdate{State: StateFailed, Step: d.status.Step, Error: d.status.Error})
@@ -236,6 +244,16 @@ func (d *deployment) upsert(ctx workflow.Context, updates ...temporal.SearchAttr
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
 	}
+}
+
+// countFinished counts the deployment's outcome by project kind.
+func (d *deployment) countFinished(ctx workflow.Context) {
+	kind := "unknown"
+	if d.status.Plan != nil && d.status.Plan.Kind != "" {
+		kind = string(d.status.Plan.Kind)
+	}
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"kind": kind, "status": d.status.State}).
+		Counter("skydeploy_deployments_finished_total").Inc(1)
 }
 
 // saveMemo stores the status in the workflow's memo, which visibility lists return.

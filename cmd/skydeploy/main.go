@@ -28,9 +28,13 @@ Roles (each reads its settings from SKYDEPLOY_* environment variables; see READM
   skydeploy token create [--scope deploy|read] [--name NAME]
                                 create an API token (printed once, stored hashed)
 
-Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN):
-  skydeploy deploy <repo-url> [--branch B] [--project P]
-  skydeploy ls | logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <id> | projects ...
+Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or from skydeploy login):
+  skydeploy login [--api URL] [--token T]
+  skydeploy deploy <repo-url> [--branch B] [--root-dir D] [--build-command C] [--output-dir D] [--no-follow]
+  skydeploy deploy --project P
+  skydeploy ls [--project P] [--status S] [--limit N] [--json]
+  skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
+  skydeploy projects ls | show | create | update | delete | deploy | pause | resume | poll
 
   skydeploy healthcheck <url>   exit 0 when url answers 2xx (for container health checks)
   skydeploy version

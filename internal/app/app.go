@@ -124,7 +124,7 @@ func NewActivities(cfg config.Config, store *storage.Store, live *livestatus.Sto
 			Build: activities.BuildSettings{
 				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
 				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.BuildSandbox,
-				CacheBytes: cfg.BuildCacheBytes, Concurrency: cfg.BuildConcurrency,
+				CacheBytes: cfg.BuildCacheBytes, Concurrency: cfg.BuildConcurrency, MaxWorkspaceBytes: cfg.BuildMaxDiskBytes,
 			},
 		},
 	}

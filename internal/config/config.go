@@ -78,14 +78,15 @@ type Config struct {
 	MaxSiteBytes int64 // SKYDEPLOY_MAX_SITE_BYTES: total size of the published output
 
 	// Build sandbox limits.
-	BuildConcurrency int           // SKYDEPLOY_BUILD_CONCURRENCY: builds at once per build worker
-	BuildTimeout     time.Duration // SKYDEPLOY_BUILD_TIMEOUT: wall time of install+build
-	BuildMemoryBytes int64         // SKYDEPLOY_BUILD_MEMORY_BYTES: address-space limit of build processes
-	BuildCPUSeconds  int64         // SKYDEPLOY_BUILD_CPU_SECONDS: CPU time limit
-	BuildMaxLogBytes int64         // SKYDEPLOY_BUILD_MAX_LOG_BYTES: output a build may print
-	BuildUser        string        // SKYDEPLOY_BUILD_USER: unprivileged user builds run as
-	BuildSandbox     string        // SKYDEPLOY_BUILD_SANDBOX: auto, bwrap or none
-	BuildCacheBytes  int64         // SKYDEPLOY_BUILD_CACHE_BYTES: largest cache archive kept per project
+	BuildConcurrency  int           // SKYDEPLOY_BUILD_CONCURRENCY: builds at once per build worker
+	BuildTimeout      time.Duration // SKYDEPLOY_BUILD_TIMEOUT: wall time of install+build
+	BuildMemoryBytes  int64         // SKYDEPLOY_BUILD_MEMORY_BYTES: address-space limit of build processes
+	BuildCPUSeconds   int64         // SKYDEPLOY_BUILD_CPU_SECONDS: CPU time limit
+	BuildMaxLogBytes  int64         // SKYDEPLOY_BUILD_MAX_LOG_BYTES: output a build may print
+	BuildUser         string        // SKYDEPLOY_BUILD_USER: unprivileged user builds run as
+	BuildSandbox      string        // SKYDEPLOY_BUILD_SANDBOX: auto, bwrap or none
+	BuildCacheBytes   int64         // SKYDEPLOY_BUILD_CACHE_BYTES: largest cache archive kept per project
+	BuildMaxDiskBytes int64         // SKYDEPLOY_BUILD_MAX_DISK_BYTES: disk a build's workspace may use (0: derived from the other limits)
 
 	// ServeCacheBytes bounds the request handler's in-memory cache (SKYDEPLOY_SERVE_CACHE_BYTES).
 	ServeCacheBytes int64
@@ -279,6 +280,7 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_BUILD_USER", &c.BuildUser},
 		{"SKYDEPLOY_BUILD_SANDBOX", &c.BuildSandbox},
 		{"SKYDEPLOY_BUILD_CACHE_BYTES", &c.BuildCacheBytes},
+		{"SKYDEPLOY_BUILD_MAX_DISK_BYTES", &c.BuildMaxDiskBytes},
 		{"SKYDEPLOY_SERVE_CACHE_BYTES", &c.ServeCacheBytes},
 		{"SKYDEPLOY_ALIAS_TTL", &c.AliasTTL},
 		{"SKYDEPLOY_SERVE_ACCESS_LOG_EVERY", &c.ServeAccessLogEvery},
