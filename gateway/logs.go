@@ -71,6 +71,7 @@ func (s *Server) streamLive(ctx context.Context, sse *sseWriter, id, last string
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	var lastCheck time.Time
+	lastStep := ""
 	for ctx.Err() == nil {
 		lines, err := s.live.ReadLog(ctx, id, after, 500, 2*time.Second)
 		if err != nil {
@@ -85,25 +86,35 @@ func (s *Server) streamLive(ctx context.Context, sse *sseWriter, id, last string
 		for _, l := range lines {
 			sse.event("log", l.ID, l)
 			after = l.ID
+			if l.Step != lastStep {
+				// A new step began: send the status now rather than within the second.
+				lastStep, lastCheck = l.Step, time.Time{}
+			}
 		}
 		if len(lines) > 0 {
 			sse.flush()
-			continue
 		}
 		select {
 		case <-keepalive.C:
 			sse.comment("keepalive")
 		default:
 		}
+		// The status goes out at least once a second, also while lines keep coming, so the
+		// steps a client shows follow the log.
 		if time.Since(lastCheck) > time.Second {
 			lastCheck = time.Now()
 			if d, err := s.deployment(ctx, id); err == nil {
 				sse.event("status", "", d)
 				if ended(d.State) {
-					// One last read so lines written just before the end are not lost.
-					if more, err := s.live.ReadLog(ctx, id, after, 10000, 0); err == nil {
+					// Drain what is left so lines written just before the end are not lost.
+					for {
+						more, err := s.live.ReadLog(ctx, id, after, 1000, 0)
+						if err != nil || len(more) == 0 {
+							break
+						}
 						for _, l := range more {
 							sse.event("log", l.ID, l)
+							after = l.ID
 						}
 					}
 					sse.event("end", "", map[string]string{"status": d.State})
