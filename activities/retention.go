@@ -136,7 +136,7 @@ func (p *ProjectActivities) ApplyRetention(ctx context.Context, in workflows.App
 }
 
 // SelectRetained splits a project's deployments into kept and deleted ids: the newest keep
-// (by manifest time) and every protected one are kept; purge deletes all.
+// (by manifest time, the live one counted) and every protected one are kept; purge deletes all.
 func SelectRetained(deps []DeployedManifest, keep int, protected map[string]bool, purge bool) (kept, drop []string) {
 	sort.Slice(deps, func(i, j int) bool {
 		if !deps[i].Manifest.CreatedAt.Equal(deps[j].Manifest.CreatedAt) {
@@ -150,7 +150,9 @@ func SelectRetained(deps []DeployedManifest, keep int, protected map[string]bool
 		case purge:
 			drop = append(drop, d.ID)
 		case protected[d.ID]:
+			// A live deployment is always kept; among the newest it counts toward keep.
 			kept = append(kept, d.ID)
+			n++
 		case n < keep:
 			kept = append(kept, d.ID)
 			n++

@@ -18,6 +18,11 @@ func TestSelectRetained(t *testing.T) {
 	if !reflect.DeepEqual(kept, []string{"0e", "0d", "0a"}) || !reflect.DeepEqual(drop, []string{"0c", "0b"}) {
 		t.Fatalf("kept %v, dropped %v", kept, drop)
 	}
+	// The live deployment among the newest counts toward keep.
+	kept, drop = SelectRetained(deps, 2, map[string]bool{"0e": true}, false)
+	if !reflect.DeepEqual(kept, []string{"0e", "0d"}) || !reflect.DeepEqual(drop, []string{"0c", "0b", "0a"}) {
+		t.Fatalf("live newest: kept %v, dropped %v", kept, drop)
+	}
 	kept, drop = SelectRetained(deps, 2, map[string]bool{"0a": true}, true)
 	if len(kept) != 0 || len(drop) != 5 {
 		t.Fatalf("purge kept %v, dropped %v", kept, drop)

@@ -121,6 +121,8 @@ func New(store ObjectStore, o Options) *Handler {
 		cache: newLRU(o.CacheBytes),
 	}
 	h.m, h.gather = newMetrics(o.Registry, o.Gatherer, h.cache)
+	// Gin's debug mode prints every route at start and warns on every request: not for a server.
+	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
