@@ -147,20 +147,30 @@ func (s *Server) StartDeployment(ctx context.Context, in workflows.DeployInput) 
 }
 
 func (s *Server) getDeployment(c *gin.Context) {
-	id := c.Param("id")
-	if !ids.IsDeployment(id) {
-		apiError(c, http.StatusNotFound, "deployment "+id+" not found")
-		return
-	}
-	d, err := s.deployment(c.Request.Context(), id)
-	if err != nil {
-		s.writeLookupError(c, id, err)
+	d, ok := s.deploymentParam(c)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, d)
 }
 
 var errNotFound = errors.New("not found")
+
+// deploymentParam looks up the deployment named by the route's :id, answering 404 or 503
+// itself when it cannot.
+func (s *Server) deploymentParam(c *gin.Context) (Deployment, bool) {
+	id := c.Param("id")
+	if !ids.IsDeployment(id) {
+		apiError(c, http.StatusNotFound, "deployment "+id+" not found")
+		return Deployment{}, false
+	}
+	d, err := s.deployment(c.Request.Context(), id)
+	if err != nil {
+		s.writeLookupError(c, id, err)
+		return Deployment{}, false
+	}
+	return d, true
+}
 
 func (s *Server) writeLookupError(c *gin.Context, id string, err error) {
 	if errors.Is(err, errNotFound) {
@@ -309,16 +319,11 @@ func (s *Server) listByQuery(ctx context.Context, query string, size int, token 
 }
 
 func (s *Server) cancelDeployment(c *gin.Context) {
-	id := c.Param("id")
-	if !ids.IsDeployment(id) {
-		apiError(c, http.StatusNotFound, "deployment "+id+" not found")
+	d, ok := s.deploymentParam(c)
+	if !ok {
 		return
 	}
-	d, err := s.deployment(c.Request.Context(), id)
-	if err != nil {
-		s.writeLookupError(c, id, err)
-		return
-	}
+	id := d.ID
 	if d.State != workflows.StateRunning && d.State != workflows.StateQueued {
 		apiError(c, http.StatusConflict, "deployment "+id+" has already ended ("+d.State+")")
 		return
@@ -332,14 +337,8 @@ func (s *Server) cancelDeployment(c *gin.Context) {
 }
 
 func (s *Server) redeployDeployment(c *gin.Context) {
-	id := c.Param("id")
-	if !ids.IsDeployment(id) {
-		apiError(c, http.StatusNotFound, "deployment "+id+" not found")
-		return
-	}
-	d, err := s.deployment(c.Request.Context(), id)
-	if err != nil {
-		s.writeLookupError(c, id, err)
+	d, ok := s.deploymentParam(c)
+	if !ok {
 		return
 	}
 	in, err := s.deployInput(DeploymentRequest{

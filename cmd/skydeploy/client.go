@@ -174,6 +174,23 @@ func wantArgs(pos []string, n int, usage string) error {
 	return nil
 }
 
+// clientArgs parses args, checks that exactly n positional arguments remain, and returns them
+// with a client of the gateway: the start of most client commands.
+func clientArgs(fs *flag.FlagSet, args []string, n int, usage string) ([]string, *apiclient.Client, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(pos, n, usage); err != nil {
+		return nil, nil, err
+	}
+	c, err := newAPIClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, c, nil
+}
+
 // isFlagSet reports whether the flag name was given on the command line.
 func isFlagSet(fs *flag.FlagSet, name string) bool {
 	set := false

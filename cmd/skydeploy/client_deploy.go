@@ -236,14 +236,7 @@ func runLogs(ctx context.Context, args []string) error {
 	fs := flagSet("logs", logsUsage)
 	followFlag := fs.Bool("f", false, "follow the log until the deployment ends")
 	fs.BoolVar(followFlag, "follow", false, "same as -f")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, logsUsage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(fs, args, 1, logsUsage)
 	if err != nil {
 		return err
 	}
@@ -286,14 +279,7 @@ func runLogs(ctx context.Context, args []string) error {
 // runCancel asks a running deployment to stop.
 func runCancel(ctx context.Context, args []string) error {
 	fs := flagSet("cancel", "cancel <deployment-id>")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "cancel <deployment-id>"); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(fs, args, 1, "cancel <deployment-id>")
 	if err != nil {
 		return err
 	}
@@ -309,14 +295,7 @@ func runRedeploy(ctx context.Context, args []string) error {
 	const usage = "redeploy <deployment-id> [--no-follow]"
 	fs := flagSet("redeploy", usage)
 	noFollow := fs.Bool("no-follow", false, "print the new deployment and exit without following it")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, usage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(fs, args, 1, usage)
 	if err != nil {
 		return err
 	}

@@ -80,14 +80,7 @@ func runProjects(ctx context.Context, args []string) error {
 // projectsSimple runs fn for a command that takes only a project name.
 func projectsSimple(ctx context.Context, sub string, args []string, fn func(*apiclient.Client, string) error) error {
 	usage := "projects " + sub + " <name>"
-	pos, err := parseArgs(flagSet("projects "+sub, usage), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, usage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(flagSet("projects "+sub, usage), args, 1, usage)
 	if err != nil {
 		return err
 	}
@@ -97,14 +90,7 @@ func projectsSimple(ctx context.Context, sub string, args []string, fn func(*api
 func projectsList(ctx context.Context, args []string) error {
 	fs := flagSet("projects ls", "projects ls [--json]")
 	asJSON := fs.Bool("json", false, "print the projects as JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "projects ls [--json]"); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	_, c, err := clientArgs(fs, args, 0, "projects ls [--json]")
 	if err != nil {
 		return err
 	}
@@ -147,14 +133,7 @@ func projectsShow(ctx context.Context, args []string) error {
 	const usage = "projects show <name> [--json]"
 	fs := flagSet("projects show", usage)
 	asJSON := fs.Bool("json", false, "print the project as JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, usage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(fs, args, 1, usage)
 	if err != nil {
 		return err
 	}
@@ -311,14 +290,7 @@ func projectsDeploy(ctx context.Context, args []string) error {
 	const usage = "projects deploy <name> [--no-follow]"
 	fs := flagSet("projects deploy", usage)
 	noFollow := fs.Bool("no-follow", false, "print the deployment and exit without following it")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, usage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(fs, args, 1, usage)
 	if err != nil {
 		return err
 	}
@@ -333,14 +305,7 @@ func projectsDeploy(ctx context.Context, args []string) error {
 // runRollback makes an earlier successful deployment of a project live again.
 func runRollback(ctx context.Context, args []string) error {
 	const usage = "rollback <project> <deployment-id>"
-	pos, err := parseArgs(flagSet("rollback", usage), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, usage); err != nil {
-		return err
-	}
-	c, err := newAPIClient()
+	pos, c, err := clientArgs(flagSet("rollback", usage), args, 2, usage)
 	if err != nil {
 		return err
 	}
