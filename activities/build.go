@@ -137,10 +137,11 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 	if b.a.Settings.Build.Timeout > 0 {
 		deadline = time.Now().Add(b.a.Settings.Build.Timeout)
 	}
-	if cmd := installCommand(plan, hit); cmd != "" {
-		if cmd != plan.InstallCommand {
-			b.log.Printf("Dependencies restored from the build cache: running %s instead of %s", cmd, plan.InstallCommand)
-		}
+	cmd := installCommand(plan, hit)
+	if cmd == "" && plan.InstallCommand != "" {
+		b.log.Printf("Dependencies restored from the build cache (exact lockfile match): %s skipped", plan.InstallCommand)
+	}
+	if cmd != "" {
 		b.hb.set("install")
 		t = time.Now()
 		err := b.runStep(ctx, "install", cmd, true, env, deadline)
@@ -329,12 +330,14 @@ func (b *build) buildEnv(ctx context.Context) (map[string]string, error) {
 	return env, nil
 }
 
-// installCommand is the install to run: with dependencies restored from an exact cache hit,
-// `npm ci` (which deletes node_modules first) becomes an `npm install` that finds everything in
-// place. Commands a project set itself are left alone.
+// installCommand is the install to run. With npm's node_modules restored from an exact cache hit
+// (same project, lockfile, package manager and Node major) the default `npm ci` would only delete
+// and recreate the same tree, so it is skipped; node_modules is self-contained with npm. Other
+// package managers keep state outside node_modules (pnpm's store links, Yarn PnP), and commands a
+// project set itself are always run.
 func installCommand(p detect.Plan, hit bool) string {
 	if hit && p.PackageManager == detect.NPM && p.InstallCommand == "npm ci" {
-		return "npm install --prefer-offline --no-audit --no-fund"
+		return ""
 	}
 	return p.InstallCommand
 }

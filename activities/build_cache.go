@@ -28,8 +28,8 @@ import (
 // cache, corepack's package-manager downloads). For npm only node_modules is kept: measured on
 // the Vite fixture, `npm install --prefer-offline` over a restored node_modules takes ~0.5 s
 // where `npm ci` over a restored ~/.npm takes ~1.5 s (npm ci deletes node_modules first), and
-// the archive is half the size. So on an exact hit the default `npm ci` is replaced by
-// `npm install --prefer-offline --no-audit --no-fund`; a project's own install command is run
+// the archive is half the size. On an exact hit the default `npm ci` is skipped altogether (the
+// restored node_modules is what it would produce); a project's own install command is run
 // unchanged.
 //
 // Key: buildcache.Key(scope, package manager, lockfile content, node major, arch). The scope is

@@ -137,7 +137,7 @@ func TestBuild(t *testing.T) {
 			t.Fatalf("warm deployment %s: %s: %s", id2, state, msg)
 		}
 		text = logText(e.readLog(id2, "", 30*time.Second))
-		if !strings.Contains(text, "Build cache hit") || !strings.Contains(text, "Running install: npm install --prefer-offline") {
+		if !strings.Contains(text, "Build cache hit") || !strings.Contains(text, "npm ci skipped") {
 			t.Errorf("warm build did not use the cache:\n%s", text)
 		}
 		if got := e.published(t, id2)["index.html"]; got != index {
