@@ -231,6 +231,9 @@ func (s *Server) fromExecution(info *workflowpb.WorkflowExecutionInfo) Deploymen
 	}
 	applyCloseStatus(&d, info)
 	d.TemporalURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(s.cfg.TemporalUIURL, "/"), s.cfg.TemporalNamespace, wid)
+	if d.RunID != "" {
+		d.TemporalURL += "/" + d.RunID + "/history"
+	}
 	return d
 }
 
