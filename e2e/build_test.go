@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,29 +14,12 @@ import (
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/internal/testenv"
 )
 
 // fixture reads a directory of e2e/testdata into a repository file map.
 func fixture(t *testing.T, name string) map[string]string {
-	t.Helper()
-	root := filepath.Join("testdata", name)
-	files := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testenv.ReadTree(t, filepath.Join("testdata", name))
 }
 
 // published returns the files of a deployment's manifest with their content.

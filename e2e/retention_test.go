@@ -65,4 +65,26 @@ func TestRetentionKeepsTheLastDeployments(t *testing.T) {
 	if res, body := e.fetchSite(ids[2]+".localhost", "/shared.css"); res.StatusCode != http.StatusOK || string(body) != "body{}" {
 		t.Errorf("a kept deployment's shared file = %d %q", res.StatusCode, body)
 	}
+
+	// A deployment started from the form with the project attached goes live at its URL.
+	repo.Commit("version 4", map[string]string{"index.html": "<h1>version 4</h1>"})
+	var started struct{ ID string }
+	if code := e.do("POST", "/api/deployments", map[string]any{"repoUrl": repo.URL, "project": "retained"}, &started); code != http.StatusAccepted {
+		t.Fatalf("deploy with project = %d", code)
+	}
+	if d := e.wait(started.ID, 2*time.Minute); d.State != "succeeded" || d.Project != "retained" || !d.Production {
+		t.Fatalf("attached deployment: %s (project %q, production %v): %s", d.State, d.Project, d.Production, d.Error)
+	}
+	if _, body := e.fetchSite("retained.localhost", "/"); !strings.Contains(string(body), "version 4") {
+		t.Errorf("project URL serves %q after an attached deployment, want version 4", body)
+	}
+	for _, body := range []map[string]any{
+		{"repoUrl": repo.URL, "project": "no-such-project"},
+		{"repoUrl": repo.URL + "-other", "project": "retained"},
+	} {
+		var out struct{ Error string }
+		if code := e.do("POST", "/api/deployments", body, &out); code != http.StatusUnprocessableEntity || out.Error == "" {
+			t.Errorf("POST %v = %d %q, want 422 with a reason", body, code, out.Error)
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/repourl"
@@ -56,21 +57,28 @@ func (s *Server) createDeployment(c *gin.Context) {
 	if !bindJSON(c, &req, `{"repoUrl": "https://github.com/owner/repo", "branch": "main"}`) {
 		return
 	}
-	if req.Project != "" {
-		apiError(c, http.StatusBadRequest, "to deploy a project use POST /api/projects/"+req.Project+"/deploy")
-		return
-	}
 	in, err := s.deployInput(req)
 	if err != nil {
 		apiError(c, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
 	in.Trigger = "api"
+	if req.Project != "" {
+		var ok bool
+		if in, ok = s.attachToProject(c, in, req.Project); !ok {
+			return
+		}
+	}
 	started, err := s.StartDeployment(c.Request.Context(), in)
 	if err != nil {
 		s.log.Error("start deployment", "error", err)
 		apiError(c, http.StatusServiceUnavailable, "could not start the deployment: the workflow service is unavailable, try again")
 		return
+	}
+	if in.Production && in.Project != "" {
+		if err := activities.SignalRetention(c.Request.Context(), s.temporal, s.cfg.TaskQueue, in.Project, s.cfg.KeepDeployments, started.WorkflowID); err != nil {
+			s.log.Warn("retention not signalled", "project", in.Project, "error", err)
+		}
 	}
 	c.JSON(http.StatusAccepted, started)
 }

@@ -691,3 +691,56 @@ func (s *Server) scheduleError(c *gin.Context, project string, err error) {
 	s.log.Error("poll schedule", "project", project, "error", err)
 	apiError(c, http.StatusServiceUnavailable, "the workflow service is unavailable, try again")
 }
+
+// attachToProject makes a deployment started from POST /api/deployments with a "project" belong
+// to that project: its settings apply unless the request overrides them, a deployment of the
+// production branch goes live at the project's URL, other branches deploy as previews. The
+// repository must be the project's.
+func (s *Server) attachToProject(c *gin.Context, in workflows.DeployInput, name string) (workflows.DeployInput, bool) {
+	ps, err := s.projectStore()
+	if err != nil {
+		apiError(c, http.StatusInternalServerError, err.Error())
+		return in, false
+	}
+	if ids.ValidateProject(name) != nil {
+		apiError(c, http.StatusUnprocessableEntity, "project "+name+" does not exist")
+		return in, false
+	}
+	p, err := ps.Get(c.Request.Context(), name)
+	if errors.Is(err, projects.ErrNotFound) {
+		apiError(c, http.StatusUnprocessableEntity, "project "+name+" does not exist")
+		return in, false
+	}
+	if err != nil {
+		apiError(c, http.StatusServiceUnavailable, "object storage is unavailable, try again")
+		return in, false
+	}
+	if !sameRepo(in.RepoURL, p.RepoURL) {
+		apiError(c, http.StatusUnprocessableEntity, "project "+name+" deploys "+p.RepoURL+", not "+in.RepoURL)
+		return in, false
+	}
+	production := in.Branch == "" || in.Branch == p.Branch()
+	out := p.DeployInput(projects.DeployTarget{Branch: in.Branch, Commit: in.Commit, Production: production, Trigger: "api"},
+		s.cfg.BuildTaskQueue, s.cfg.SiteURL, time.Now())
+	if in.Commit == "" {
+		// Without a commit the id cannot derive from it: every click is its own deployment.
+		out.DeploymentID, out.URL = in.DeploymentID, in.URL
+	}
+	for _, o := range []struct{ req, dst *string }{
+		{&in.Overrides.RootDir, &out.Overrides.RootDir}, {&in.Overrides.InstallCommand, &out.Overrides.InstallCommand},
+		{&in.Overrides.BuildCommand, &out.Overrides.BuildCommand}, {&in.Overrides.OutputDir, &out.Overrides.OutputDir},
+	} {
+		if *o.req != "" {
+			*o.dst = *o.req
+		}
+	}
+	return out, true
+}
+
+// sameRepo compares repository URLs ignoring case of the host, a trailing slash and ".git".
+func sameRepo(a, b string) bool {
+	norm := func(u string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(u), "/"), ".git")
+	}
+	return norm(a) == norm(b)
+}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +65,7 @@ func BenchmarkColdWarmBuild(b *testing.B) {
 		case <-time.After(20 * time.Second):
 		}
 	})
-	files := fixture(b, filepath.Join("..", "..", "e2e", "testdata", "vite-app"))
+	files := testenv.ReadTree(b, filepath.Join("..", "..", "e2e", "testdata", "vite-app"))
 	store := st.S3.Store()
 
 	var cold, warm []run
@@ -214,22 +213,3 @@ func call(b *testing.B, method, url string, body, out any) int {
 	return res.StatusCode
 }
 
-func fixture(b *testing.B, root string) map[string]string {
-	files := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return files
-}
