@@ -212,4 +212,3 @@ func call(b *testing.B, method, url string, body, out any) int {
 	}
 	return res.StatusCode
 }
-
