@@ -14,7 +14,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^web/node_modules/') 2>/
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; status=1; fi
 
 echo "== go test (unit, workflow, end-to-end on real Temporal/Redis/versitygw)"
-go test -timeout "${GO_TEST_TIMEOUT:-60m}" -json ./... > test-artifacts/go-test.json
+go test -count=1 -timeout "${GO_TEST_TIMEOUT:-60m}" -json ./... > test-artifacts/go-test.json
 go_status=$?
 go run ./scripts/gotestsummary < test-artifacts/go-test.json || true
 [ $go_status -eq 0 ] || status=1
