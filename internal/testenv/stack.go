@@ -80,9 +80,24 @@ type S3 struct {
 // Store returns a client of the bucket.
 func (s *S3) Store() *storage.Store { return storage.New(s.Options) }
 
-// StartS3 starts versitygw on a free port with a fresh bucket.
+// StartS3 starts versitygw on a free port with a fresh bucket. A free port can be taken by
+// another process between choosing and binding it (test packages run in parallel), so a start
+// whose bucket cannot be created is retried on a new port.
 func StartS3(t testing.TB) *S3 {
 	t.Helper()
+	var lastErr error
+	for attempt := 0; attempt < 4; attempt++ {
+		s, err := startS3Once(t)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	t.Fatalf("start versitygw: %v", lastErr)
+	return nil
+}
+
+func startS3Once(t testing.TB) (*S3, error) {
 	dir := t.TempDir()
 	port := freePort(t)
 	p, err := devstack.Versity(devstack.VersityOptions{
@@ -90,21 +105,22 @@ func StartS3(t testing.TB) *S3 {
 		AccessKey: "testaccess", SecretKey: "testsecret-0123456789", Log: logWriter(t, dir, "versitygw"),
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ctx := context.Background()
 	if err := p.Start(ctx, 20*time.Second); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { p.Stop(5 * time.Second) })
 	s := &S3{Proc: p, Endpoint: fmt.Sprintf("http://%s", p.Addr), Options: storage.Options{
 		Endpoint: fmt.Sprintf("http://%s", p.Addr), Region: "us-east-1", Bucket: "skydeploy-test",
 		AccessKey: "testaccess", SecretKey: "testsecret-0123456789", PathStyle: true,
 	}}
 	if err := s.Store().EnsureBucket(ctx); err != nil {
-		t.Fatalf("create bucket: %v", err)
+		p.Stop(5 * time.Second)
+		return nil, fmt.Errorf("create bucket: %w", err)
 	}
-	return s
+	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	return s, nil
 }
 
 // Redis is a running redis-server.
@@ -113,20 +129,34 @@ type Redis struct {
 	URL  string
 }
 
-// StartRedis starts a redis-server of its own on a free port.
+// StartRedis starts a redis-server of its own on a free port (retrying on a new port when the
+// chosen one was taken meanwhile).
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
-	port := freePort(t)
 	bin, err := devstack.FindBinary("", "redis-server")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := devstack.Redis(devstack.RedisOptions{Binary: bin, Port: port, Log: logWriter(t, t.TempDir(), "redis")})
-	if err := p.Start(context.Background(), 10*time.Second); err != nil {
-		t.Fatal(err)
+	for attempt := 0; ; attempt++ {
+		p := devstack.Redis(devstack.RedisOptions{Binary: bin, Port: freePort(t), Log: logWriter(t, t.TempDir(), "redis")})
+		err := p.Start(context.Background(), 10*time.Second)
+		if err == nil {
+			// Make sure the listener is ours: it must still be running a moment later.
+			select {
+			case <-p.Done():
+				err = fmt.Errorf("redis-server exited after start")
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		if err == nil {
+			t.Cleanup(func() { p.Stop(5 * time.Second) })
+			return &Redis{Proc: p, URL: fmt.Sprintf("redis://%s/0", p.Addr)}
+		}
+		p.Stop(time.Second)
+		if attempt == 3 {
+			t.Fatalf("start redis-server: %v", err)
+		}
 	}
-	t.Cleanup(func() { p.Stop(5 * time.Second) })
-	return &Redis{Proc: p, URL: fmt.Sprintf("redis://%s/0", p.Addr)}
 }
 
 // Temporal is a running Temporal dev server.
