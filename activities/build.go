@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/workflows"
@@ -25,9 +27,25 @@ type BuildSettings struct {
 	CPUSeconds  int64
 	MaxLogBytes int64 // output each of install and build may print
 	User        string
-	Sandbox     string
-	CacheBytes  int64 // largest build cache archive kept per project (0: no cache)
-	Concurrency int
+	Sandbox     string  // sandbox.ModeBwrap or sandbox.ModeNone
+	CPUs        float64 // CPU bandwidth of a build where cgroups allow it (0: no cap)
+	// ResourceControl is sandbox.ControlAuto (a cgroup per build step where the worker can make
+	// one, else the watchdog) or sandbox.ControlWatchdog.
+	ResourceControl string
+	CacheBytes      int64 // largest build cache archive kept per project (0: no cache)
+	Concurrency     int
+
+	// Egress is the network policy of install and build (SKYDEPLOY_BUILD_EGRESS); EgressBytes
+	// bounds the traffic of each step through its proxy; PlatformAddresses are the platform's
+	// own services, which the proxy refuses whatever the allow-list says.
+	Egress            egress.Setting
+	EgressBytes       int64
+	PlatformAddresses []netip.AddrPort
+	// Resolver resolves names for the egress proxy (nil: the system's).
+	Resolver egress.Resolver
+	// HostNetwork gives install and build the worker's own network, without the proxy: only for
+	// measuring what the proxy costs (bench/build), never for untrusted code.
+	HostNetwork bool
 
 	// Workspace limits of the build. They cover node_modules and package-manager caches, so
 	// they are larger than the source and output limits; zero picks defaults derived from
@@ -51,9 +69,10 @@ type ProjectSource interface {
 //
 //  1. a fresh workspace WorkDir/builds/<id>-<attempt>/ws receives the source snapshot;
 //  2. the project's build cache is restored (local disk, then object storage);
-//  3. the install command runs in the sandbox with network access, then the build command
-//     without (under bubblewrap), both with a clean environment plus the project's build
-//     variables, under the configured limits, every output line streamed to the step log;
+//  3. the install command, then the build command, run in the sandbox, each in its own network
+//     namespace whose only way out is an egress proxy of this worker (SKYDEPLOY_BUILD_EGRESS),
+//     with a clean environment plus the project's build variables, under limits that count
+//     the whole step (a cgroup, or the watchdog), every output line streamed to the step log;
 //  4. the output directory is read without following links out of it, packed and uploaded;
 //  5. the cache is saved when it was missing, and the workspace removed.
 //
@@ -153,7 +172,7 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 	if plan.BuildCommand != "" {
 		b.hb.set("build")
 		t = time.Now()
-		err := b.runStep(ctx, "build", plan.BuildCommand, false, env, deadline)
+		err := b.runStep(ctx, "build", plan.BuildCommand, b.a.Settings.Build.Egress.BuildStep, env, deadline)
 		b.timing.build = time.Since(t)
 		if err != nil {
 			return res, err
@@ -303,12 +322,6 @@ func (b *build) buildEnv(ctx context.Context) (map[string]string, error) {
 		"npm_config_audit":                "false",
 		"npm_config_progress":             "false",
 	}
-	if m := b.a.Settings.Build.MemoryBytes; m > 0 && m < 16<<30 && nodeHasWasmTrapFlag(ctx) {
-		// V8 reserves ~10 GiB of address space per WebAssembly memory for its guard regions,
-		// which RLIMIT_AS forbids: without this, tools such as Vite (es-module-lexer) fail with
-		// "Cannot allocate Wasm memory". Bounds checks replace the guard regions.
-		env["NODE_OPTIONS"] = wasmTrapFlag
-	}
 	if b.a.Projects == nil || b.in.Project == "" {
 		return env, nil
 	}
@@ -319,9 +332,6 @@ func (b *build) buildEnv(ctx context.Context) (map[string]string, error) {
 	if len(penv) > 0 {
 		names := make([]string, 0, len(penv))
 		for k, v := range penv {
-			if k == "NODE_OPTIONS" && env[k] != "" {
-				v = env[k] + " " + v
-			}
 			env[k] = v
 			names = append(names, k)
 		}

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/egress"
+	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/workflows"
 )
@@ -24,7 +26,8 @@ const tailLines = 20
 
 // runStep runs one command (install or build) in the sandbox in the project's directory,
 // streaming its output to the step log, and maps its failure to a readable activity error.
-func (b *build) runStep(ctx context.Context, step, command string, network bool, env map[string]string, deadline time.Time) error {
+// With egress the command's only way out is a proxy of its own (see stepEgress).
+func (b *build) runStep(ctx context.Context, step, command string, egress bool, env map[string]string, deadline time.Time) error {
 	plan := b.in.Plan
 	lim := b.a.sandboxLimits()
 	if !deadline.IsZero() {
@@ -33,9 +36,17 @@ func (b *build) runStep(ctx context.Context, step, command string, network bool,
 			return permanent(workflows.ErrLimitExceeded, "%s", b.a.wallTimeError().Error())
 		}
 	}
+	bs := b.a.Settings.Build
 	opts := sandbox.Options{
-		Mode: b.a.Settings.Build.Sandbox, User: b.a.Settings.Build.User,
-		Network: network, Env: env, Limits: lim,
+		Mode: bs.Sandbox, User: bs.User, Env: env, Limits: lim, ResourceControl: bs.ResourceControl,
+		HostNetwork: bs.HostNetwork,
+	}
+	var proxy *egressProxy
+	if egress && !bs.HostNetwork {
+		proxy = b.stepEgress(step)
+		opts.Egress = proxy.Proxy
+	} else if !egress {
+		b.log.Printf("Network: none in the %s step (SKYDEPLOY_BUILD_EGRESS=off)", step)
 	}
 	script, extra := shellScript(plan, command)
 	opts.ExtraReadOnly = extra
@@ -48,10 +59,20 @@ func (b *build) runStep(ctx context.Context, step, command string, network bool,
 		}
 		b.log.Line(l.Stream, l.Text)
 	})
+	var egressBytes int64
+	var refused int
+	if proxy != nil {
+		st := proxy.Stats()
+		egressBytes, refused = st.Bytes, st.Refused
+		b.log.Printf("%s", st.Summary())
+	}
+	metrics.BuildStep(step, res.PeakMemoryBytes, egressBytes, refused)
+	usage := fmt.Sprintf("peak memory %s, CPU %s", humanBytes(res.PeakMemoryBytes), res.CPUTime.Round(10*time.Millisecond))
 	if err == nil {
-		b.log.Printf("%s finished in %s", capitalize(step), res.Duration.Round(10*time.Millisecond))
+		b.log.Printf("%s finished in %s (%s)", capitalize(step), res.Duration.Round(10*time.Millisecond), usage)
 		return nil
 	}
+	b.log.Printf("%s stopped after %s (%s)", capitalize(step), res.Duration.Round(10*time.Millisecond), usage)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -77,6 +98,22 @@ func (b *build) runStep(ctx context.Context, step, command string, network bool,
 	// The sandbox itself could not run (missing workspace permissions, prlimit...): a problem
 	// of this worker, which another attempt (maybe on another worker) may not have.
 	return fmt.Errorf("run %s in the sandbox: %w", step, err)
+}
+
+// egressProxy is one step's egress proxy.
+type egressProxy struct{ *egress.Proxy }
+
+// stepEgress makes the proxy of one step: the configured allow-list (or any public address),
+// never the platform's own addresses, the byte budget, and one log line per refusal.
+func (b *build) stepEgress(step string) *egressProxy {
+	bs := b.a.Settings.Build
+	return &egressProxy{egress.New(egress.Options{
+		Policy:   egress.Policy{Allow: bs.Egress.Allow, Deny: bs.PlatformAddresses, MaxBytes: bs.EgressBytes},
+		Resolver: bs.Resolver,
+		OnRefused: func(r *egress.Refusal) {
+			b.log.Line("system", "Egress refused ("+step+"): "+strings.TrimPrefix(r.Error(), "egress to "))
+		},
+	})}
 }
 
 // shellScript wraps the command: corepack shims for pnpm and yarn when the plan asks for them,
@@ -133,6 +170,7 @@ func (a *Activities) sandboxLimits() sandbox.Limits {
 	l := sandbox.Limits{
 		MemoryBytes:       bs.MemoryBytes,
 		CPUSeconds:        bs.CPUSeconds,
+		CPUs:              bs.CPUs,
 		MaxOutputBytes:    bs.MaxLogBytes,
 		MaxFiles:          bs.MaxWorkspaceFiles,
 		MaxWorkspaceBytes: bs.MaxWorkspaceBytes,
@@ -151,7 +189,8 @@ func (a *Activities) sandboxLimits() sandbox.Limits {
 		l.MaxFileBytes = max(a.Settings.MaxFileBytes, 1<<30)
 	}
 	if l.MaxProcesses == 0 {
-		// RLIMIT_NPROC counts threads of the build user's uid, shared by concurrent builds.
+		// Processes and threads of the whole build (a pids cgroup, or the watchdog's count);
+		// node alone runs about a dozen threads per process.
 		l.MaxProcesses = 4096
 	}
 	return l
@@ -234,25 +273,6 @@ func (h *heartbeat) set(phase string) {
 func (h *heartbeat) stop() {
 	close(h.done)
 	h.wg.Wait()
-}
-
-// wasmTrapFlag makes node bound-check WebAssembly memory instead of reserving guard regions.
-const wasmTrapFlag = "--disable-wasm-trap-handler"
-
-var (
-	wasmFlagOnce sync.Once
-	wasmFlagOK   bool
-)
-
-// nodeHasWasmTrapFlag reports whether this machine's node accepts wasmTrapFlag (Node 20.15+,
-// 22.2+); an unknown flag in NODE_OPTIONS would stop node from starting at all.
-func nodeHasWasmTrapFlag(ctx context.Context) bool {
-	wasmFlagOnce.Do(func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		wasmFlagOK = exec.CommandContext(cctx, "node", wasmTrapFlag, "-e", "0").Run() == nil
-	})
-	return wasmFlagOK
 }
 
 func sortedStrings(s []string) []string {

@@ -17,8 +17,10 @@ import (
 
 	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/metrics"
+	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/servehandler"
 	"github.com/skydeploy/skydeploy/workflows"
@@ -107,8 +109,14 @@ func deployTrigger(workflowType string, args []any) (string, bool) {
 	return "", true
 }
 
-// NewActivities wires the activities of a worker.
-func NewActivities(cfg config.Config, store *storage.Store, live *livestatus.Store, log *slog.Logger) *activities.Activities {
+// NewActivities wires the activities of a worker. The egress proxy of builds refuses the
+// addresses of every service in cfg, resolved now.
+func NewActivities(ctx context.Context, cfg config.Config, store *storage.Store, live *livestatus.Store, log *slog.Logger) (*activities.Activities, error) {
+	setting, err := egress.ParseSetting(cfg.BuildEgress)
+	if err != nil {
+		return nil, fmt.Errorf("SKYDEPLOY_BUILD_EGRESS: %w", err)
+	}
+	control := BuildControl(cfg)
 	return &activities.Activities{
 		Store: store,
 		Live:  live,
@@ -123,10 +131,30 @@ func NewActivities(cfg config.Config, store *storage.Store, live *livestatus.Sto
 			GitHubToken:     cfg.GitHubToken,
 			Build: activities.BuildSettings{
 				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
-				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.BuildSandbox,
+				CPUs: cfg.BuildCPUs, ResourceControl: control,
+				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.Sandbox,
 				CacheBytes: cfg.BuildCacheBytes, Concurrency: cfg.BuildConcurrency, MaxWorkspaceBytes: cfg.BuildMaxDiskBytes,
+				Egress: setting, EgressBytes: cfg.BuildEgressBytes,
+				PlatformAddresses: egress.PlatformAddresses(ctx, nil, PlatformEndpoints(cfg)),
 			},
 		},
+	}, nil
+}
+
+// BuildControl is how the sandbox enforces a build's resource limits under cfg.
+func BuildControl(cfg config.Config) string {
+	if cfg.BuildCgroups == "off" {
+		return sandbox.ControlWatchdog
+	}
+	return sandbox.ControlAuto
+}
+
+// PlatformEndpoints lists the addresses of every SkyDeploy service in cfg: what a build must
+// never reach.
+func PlatformEndpoints(cfg config.Config) []string {
+	return []string{
+		cfg.RedisURL, cfg.TemporalAddress, cfg.S3Endpoint, cfg.GatewayAddr, cfg.ServeAddr,
+		cfg.ServeAdminAddr, cfg.MetricsAddr, cfg.PublicAPIURL,
 	}
 }
 

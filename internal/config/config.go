@@ -80,11 +80,15 @@ type Config struct {
 	// Build sandbox limits.
 	BuildConcurrency  int           // SKYDEPLOY_BUILD_CONCURRENCY: builds at once per build worker
 	BuildTimeout      time.Duration // SKYDEPLOY_BUILD_TIMEOUT: wall time of install+build
-	BuildMemoryBytes  int64         // SKYDEPLOY_BUILD_MEMORY_BYTES: address-space limit of build processes
-	BuildCPUSeconds   int64         // SKYDEPLOY_BUILD_CPU_SECONDS: CPU time limit
+	BuildMemoryBytes  int64         // SKYDEPLOY_BUILD_MEMORY_BYTES: memory of a build step's whole process tree
+	BuildCPUSeconds   int64         // SKYDEPLOY_BUILD_CPU_SECONDS: CPU time of a build step's whole process tree
+	BuildCPUs         float64       // SKYDEPLOY_BUILD_CPUS: CPU bandwidth (cores) of a build where cgroups allow it; 0 = no cap
+	BuildCgroups      string        // SKYDEPLOY_BUILD_CGROUPS: auto (a cgroup per build step when possible) or off (the watchdog)
 	BuildMaxLogBytes  int64         // SKYDEPLOY_BUILD_MAX_LOG_BYTES: output a build may print
 	BuildUser         string        // SKYDEPLOY_BUILD_USER: unprivileged user builds run as
-	BuildSandbox      string        // SKYDEPLOY_BUILD_SANDBOX: auto, bwrap or none
+	Sandbox           string        // SKYDEPLOY_SANDBOX: bwrap (default; a worker without a working bubblewrap refuses to start) or none
+	BuildEgress       string        // SKYDEPLOY_BUILD_EGRESS: public, off (no network in the build step) or an allow-list of hosts
+	BuildEgressBytes  int64         // SKYDEPLOY_BUILD_EGRESS_BYTES: bytes one step may move through the egress proxy
 	BuildCacheBytes   int64         // SKYDEPLOY_BUILD_CACHE_BYTES: largest cache archive kept per project
 	BuildMaxDiskBytes int64         // SKYDEPLOY_BUILD_MAX_DISK_BYTES: disk a build's workspace may use (0: derived from the other limits)
 
@@ -175,7 +179,10 @@ func Default() Config {
 		BuildCPUSeconds:         1800,
 		BuildMaxLogBytes:        16 << 20,
 		BuildUser:               "nobody",
-		BuildSandbox:            "auto",
+		Sandbox:                 "bwrap",
+		BuildCgroups:            "auto",
+		BuildEgress:             "public",
+		BuildEgressBytes:        2 << 30,
 		BuildCacheBytes:         1 << 30,
 		ServeCacheBytes:         256 << 20,
 		RequireAuth:             true,
@@ -198,6 +205,9 @@ func defaultWorkDir() string {
 	return strings.TrimRight(os.TempDir(), "/") + "/skydeploy"
 }
 
+// renamedSandboxVar is the old name of SKYDEPLOY_SANDBOX, refused with a message that says so.
+const renamedSandboxVar = "SKYDEPLOY_BUILD_SANDBOX"
+
 // FromEnv returns Default overlaid with every SKYDEPLOY_* variable set in the environment.
 func FromEnv() (Config, error) {
 	return FromLookup(os.LookupEnv)
@@ -207,6 +217,9 @@ func FromEnv() (Config, error) {
 func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c := Default()
 	var errs []error
+	if _, ok := lookup(renamedSandboxVar); ok {
+		errs = append(errs, fmt.Errorf("%s was renamed SKYDEPLOY_SANDBOX (bwrap or none; auto is gone: a build worker without a working bubblewrap refuses to start)", renamedSandboxVar))
+	}
 	for _, f := range c.fields() {
 		v, ok := lookup(f.name)
 		if !ok {
@@ -276,9 +289,13 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_BUILD_TIMEOUT", &c.BuildTimeout},
 		{"SKYDEPLOY_BUILD_MEMORY_BYTES", &c.BuildMemoryBytes},
 		{"SKYDEPLOY_BUILD_CPU_SECONDS", &c.BuildCPUSeconds},
+		{"SKYDEPLOY_BUILD_CPUS", &c.BuildCPUs},
+		{"SKYDEPLOY_BUILD_CGROUPS", &c.BuildCgroups},
 		{"SKYDEPLOY_BUILD_MAX_LOG_BYTES", &c.BuildMaxLogBytes},
 		{"SKYDEPLOY_BUILD_USER", &c.BuildUser},
-		{"SKYDEPLOY_BUILD_SANDBOX", &c.BuildSandbox},
+		{"SKYDEPLOY_SANDBOX", &c.Sandbox},
+		{"SKYDEPLOY_BUILD_EGRESS", &c.BuildEgress},
+		{"SKYDEPLOY_BUILD_EGRESS_BYTES", &c.BuildEgressBytes},
 		{"SKYDEPLOY_BUILD_CACHE_BYTES", &c.BuildCacheBytes},
 		{"SKYDEPLOY_BUILD_MAX_DISK_BYTES", &c.BuildMaxDiskBytes},
 		{"SKYDEPLOY_SERVE_CACHE_BYTES", &c.ServeCacheBytes},
@@ -345,6 +362,12 @@ func (f field) set(v string) error {
 			return fmt.Errorf("%q is not a duration such as 30s or 5m", v)
 		}
 		*p = d
+	case *float64:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a non-negative number", v)
+		}
+		*p = n
 	default:
 		return fmt.Errorf("unsupported setting type %T", f.ptr)
 	}
@@ -365,6 +388,8 @@ func (f field) String() string {
 		return strconv.FormatInt(*p, 10)
 	case *time.Duration:
 		return p.String()
+	case *float64:
+		return strconv.FormatFloat(*p, 'g', -1, 64)
 	}
 	return ""
 }
@@ -381,10 +406,15 @@ func (c Config) Validate() error {
 	if c.BuildConcurrency < 1 {
 		errs = append(errs, errors.New("SKYDEPLOY_BUILD_CONCURRENCY must be at least 1"))
 	}
-	switch c.BuildSandbox {
-	case "auto", "bwrap", "none":
+	switch c.Sandbox {
+	case "bwrap", "none":
 	default:
-		errs = append(errs, fmt.Errorf("SKYDEPLOY_BUILD_SANDBOX must be auto, bwrap or none, not %q", c.BuildSandbox))
+		errs = append(errs, fmt.Errorf("SKYDEPLOY_SANDBOX must be bwrap or none, not %q (there is no automatic fallback: a build worker without a working bubblewrap refuses to start)", c.Sandbox))
+	}
+	switch c.BuildCgroups {
+	case "auto", "off":
+	default:
+		errs = append(errs, fmt.Errorf("SKYDEPLOY_BUILD_CGROUPS must be auto or off, not %q", c.BuildCgroups))
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("SKYDEPLOY_SECRET_KEY must be at least 32 characters"))

@@ -32,7 +32,10 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"SKYDEPLOY_BUILD_TIMEOUT":     "soon",
 		"SKYDEPLOY_MAX_FILES":         "many",
 		"SKYDEPLOY_REQUIRE_AUTH":      "maybe",
-		"SKYDEPLOY_BUILD_SANDBOX":     "docker",
+		"SKYDEPLOY_BUILD_SANDBOX":     "bwrap", // renamed: refused with a message naming it
+		"SKYDEPLOY_SANDBOX":           "auto",  // no silent fallback any more
+		"SKYDEPLOY_BUILD_CGROUPS":     "maybe",
+		"SKYDEPLOY_BUILD_CPUS":        "-1",
 		"SKYDEPLOY_SECRET_KEY":        "short",
 		"SKYDEPLOY_BUILD_CONCURRENCY": "0",
 	} {

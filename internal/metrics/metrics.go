@@ -27,6 +27,9 @@ const (
 	NameStepDuration        = "skydeploy_deployment_step_duration_seconds"
 	NameBuildQueueBacklog   = "skydeploy_build_queue_backlog"
 	NameBuildQueuePollers   = "skydeploy_build_queue_pollers"
+	NameBuildPeakMemory     = "skydeploy_build_step_peak_memory_bytes"
+	NameBuildEgressBytes    = "skydeploy_build_egress_bytes_total"
+	NameBuildEgressRefused  = "skydeploy_build_egress_refused_total"
 )
 
 // DurationBuckets are the histogram buckets (seconds) of timers: from a millisecond (a poll
@@ -63,6 +66,28 @@ var (
 	}, []string{"task_queue"})
 )
 
+var (
+	buildPeakMemory = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: NameBuildPeakMemory, Help: "Peak memory (working set) of a build step's whole process tree, by step (install, build).",
+		Buckets: prometheus.ExponentialBuckets(16<<20, 2, 10), // 16 MiB .. 8 GiB
+	}, []string{"step"})
+	buildEgressBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: NameBuildEgressBytes, Help: "Bytes carried by the build egress proxy, by step.",
+	}, []string{"step"})
+	buildEgressRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: NameBuildEgressRefused, Help: "Connections the build egress proxy refused, by step.",
+	}, []string{"step"})
+)
+
+// BuildStep records what one sandboxed build step used.
+func BuildStep(step string, peakMemory, egressBytes int64, egressRefused int) {
+	if peakMemory > 0 {
+		buildPeakMemory.WithLabelValues(step).Observe(float64(peakMemory))
+	}
+	buildEgressBytes.WithLabelValues(step).Add(float64(egressBytes))
+	buildEgressRefused.WithLabelValues(step).Add(float64(egressRefused))
+}
+
 // own maps the names of the platform's series to their vectors, so the Temporal adapter
 // records into them (workflow.GetMetricsHandler) instead of making a second family.
 var own = map[string]any{
@@ -85,7 +110,7 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		httpRequests, httpDuration, deploymentsStarted, deploymentsFinished, stepDuration,
-		buildQueueBacklog, buildQueuePollers, sdk,
+		buildQueueBacklog, buildQueuePollers, buildPeakMemory, buildEgressBytes, buildEgressRefused, sdk,
 	)
 }
 

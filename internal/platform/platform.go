@@ -17,11 +17,23 @@ import (
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/metrics"
+	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/workers"
 )
 
 // RunWorker runs a worker process (light, build or both) until ctx ends.
 func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, build bool) error {
+	if build {
+		// Fail closed: a build worker whose sandbox cannot work takes no build.
+		warning, mechanism, err := sandbox.Check(sandbox.Options{Mode: cfg.Sandbox, User: cfg.BuildUser, ResourceControl: app.BuildControl(cfg)})
+		if err != nil {
+			return fmt.Errorf("build worker refuses to start: %w", err)
+		}
+		if warning != "" {
+			log.Warn(warning)
+		}
+		log.Info("build limits", "mechanism", mechanism)
+	}
 	store := app.NewStore(cfg)
 	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
 		return fmt.Errorf("object storage: %w", err)
@@ -48,7 +60,10 @@ func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, 
 		}
 		defer stop()
 	}
-	acts := app.NewActivities(cfg, store, live, log)
+	acts, err := app.NewActivities(ctx, cfg, store, live, log)
+	if err != nil {
+		return err
+	}
 	extra, err := workers.NewExtra(cfg, c, acts)
 	if err != nil {
 		return err

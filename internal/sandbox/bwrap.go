@@ -12,12 +12,6 @@ import (
 	"time"
 )
 
-// Paths inside the bubblewrap sandbox.
-const (
-	sandboxWorkspace = "/workspace"
-	sandboxTmp       = "/tmp"
-)
-
 // etcFiles are the parts of /etc a build may need: name resolution, users,
 // TLS roots, the dynamic linker cache and Debian's alternatives symlinks.
 var etcFiles = []string{
@@ -33,18 +27,20 @@ var etcFiles = []string{
 // systems and symbolic links into /usr on merged-/usr ones.
 var rootLinks = []string{"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}
 
-// bwrapArgs builds the bubblewrap command line that runs inner (already
-// including the prlimit wrapper) with ws as the only writable tree.
-func bwrapArgs(p *plan, inner []string) []string {
+// bwrapArgs builds the bubblewrap command line that runs inner (already including the prlimit
+// wrapper) with the workspace as the only writable tree. With egress, the sandbox's own
+// loopback gets a relay (this program, see relay.go) to the proxy's unix socket, which is the
+// only thing of the host's network the build can reach.
+func bwrapArgs(p *plan, inner []string, socketDir string) []string {
 	a := []string{
-		// Always a user namespace: when running as an unprivileged user bwrap
-		// needs one anyway, and it lets us forbid nested ones.
+		// Always a user namespace: when running as an unprivileged user bwrap needs one
+		// anyway, and it lets us forbid nested ones.
 		"--unshare-user", "--disable-userns",
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--die-with-parent", "--new-session",
 		"--hostname", "skydeploy-build",
 	}
-	if !p.opts.Network {
+	if !p.opts.HostNetwork {
 		a = append(a, "--unshare-net")
 	}
 	a = append(a, "--ro-bind", "/usr", "/usr")
@@ -67,20 +63,36 @@ func bwrapArgs(p *plan, inner []string) []string {
 	for _, d := range p.readOnly {
 		a = append(a, "--ro-bind", d, d)
 	}
+	relay := p.initBin != "" && socketDir != ""
+	if relay {
+		a = append(a, "--ro-bind", p.initBin, sandboxInitPath, "--ro-bind", socketDir, sandboxNetDir)
+	}
 	a = append(a,
 		"--proc", "/proc",
 		"--dev", "/dev",
 		"--bind", p.workspace, sandboxWorkspace,
 		"--bind", p.tmpDir, sandboxTmp,
 		"--bind", p.shmDir, "/dev/shm",
-		// The sandbox's own root and /dev are tmpfs in memory: make them
-		// read-only so the workspace stays the only place a build can fill.
+		// The sandbox's own root and /dev are tmpfs in memory: make them read-only so the
+		// workspace stays the only place a build can fill.
 		"--remount-ro", "/dev",
 		"--remount-ro", "/",
 		"--chdir", sandboxWorkspace,
 		"--",
 	)
+	if relay {
+		a = append(a, sandboxInitPath, relayCommand, sandboxProxyAddr, sandboxNetDir+"/"+egressSocketName, "--")
+	}
 	return append(a, inner...)
+}
+
+// findBwrap returns bubblewrap's path or an error that says how to get it.
+func findBwrap() (string, error) {
+	bw, err := exec.LookPath("bwrap")
+	if err != nil {
+		return "", fmt.Errorf("sandbox: bubblewrap (bwrap) is not installed: install it (Debian: apt-get install bubblewrap), or set SKYDEPLOY_SANDBOX=none to run builds without isolation, which is only safe when every repository is trusted")
+	}
+	return bw, nil
 }
 
 var (
@@ -88,20 +100,16 @@ var (
 	probeCache = map[string]error{}
 )
 
-// probeBwrap checks once per (binary, uid, network) that bubblewrap can create
-// its namespaces when started with cred.
-func probeBwrap(bwrap string, cred *syscall.Credential, network bool) error {
-	key := fmt.Sprintf("%s:%v:%v", bwrap, cred, network)
+// probeBwrap checks once per (binary, user) that bubblewrap can create its namespaces, the
+// network namespace included, when started with cred.
+func probeBwrap(bwrap string, cred *syscall.Credential) error {
+	key := fmt.Sprintf("%s:%v", bwrap, cred)
 	probeMu.Lock()
 	defer probeMu.Unlock()
 	if err, ok := probeCache[key]; ok {
 		return err
 	}
-	args := []string{"--unshare-user", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"}
-	if !network {
-		args = append(args, "--unshare-net")
-	}
-	args = append(args, "true")
+	args := []string{"--unshare-user", "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "true"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bwrap, args...)
@@ -110,7 +118,8 @@ func probeBwrap(bwrap string, cred *syscall.Credential, network bool) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		err = fmt.Errorf("sandbox: bubblewrap does not work here (%v): %s", err, strings.TrimSpace(string(out)))
+		err = fmt.Errorf("sandbox: bubblewrap cannot create its namespaces here (%v: %s): allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0), or set SKYDEPLOY_SANDBOX=none to run builds without isolation, which is only safe when every repository is trusted",
+			err, strings.TrimSpace(string(out)))
 	}
 	probeCache[key] = err
 	return err

@@ -25,6 +25,7 @@ const (
 	LimitFileCount = "file count"
 	LimitDisk      = "disk usage"
 	LimitProcesses = "process count"
+	LimitEgress    = "egress bytes"
 )
 
 func (e *LimitError) Error() string {
@@ -81,6 +82,8 @@ func limitErr(limit string, value string) *LimitError {
 		e.Setting = "SKYDEPLOY_MAX_FILE_BYTES"
 	case LimitFileCount:
 		e.Setting = "SKYDEPLOY_MAX_FILES"
+	case LimitEgress:
+		e.Setting = "SKYDEPLOY_BUILD_EGRESS_BYTES"
 	}
 	return e
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,20 +205,70 @@ func TestOutputLimit(t *testing.T) {
 	}
 }
 
-func TestMemoryLimit(t *testing.T) {
-	t.Parallel()
-	cmd := `python3 -c 'x = bytearray(1 << 30); print(len(x))'`
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		cmd = `node -e 'const b = Buffer.alloc(1 << 30, 1); console.log(b.length)'`
+// controls lists the resource controls to test: the cgroup path where this host has one, and
+// the watchdog always.
+func controls(t *testing.T) []string {
+	t.Helper()
+	out := []string{ControlWatchdog}
+	if mech, _ := CheckResourceControl(ControlAuto); mech != "watchdog" {
+		out = append(out, ControlAuto)
+	} else if os.Geteuid() == 0 {
+		t.Logf("no cgroup on this host: only the watchdog is tested")
 	}
+	return out
+}
+
+func TestMemoryLimitCountsTheWholeBuild(t *testing.T) {
+	t.Parallel()
+	// Eight processes of 64 MiB each: every one is far below the limit, together they are
+	// twice it.
+	hog := `node -e 'const b = Buffer.alloc(64 << 20, 1); setTimeout(() => console.log(b.length), 30000)'`
+	cmd := strings.Repeat(hog+" & ", 8) + "wait"
 	for _, mode := range modes() {
-		t.Run(mode, func(t *testing.T) {
+		for _, control := range controls(t) {
+			t.Run(mode+"/"+control, func(t *testing.T) {
+				t.Parallel()
+				ws := workspace(t)
+				start := time.Now()
+				res, err, c := run(t, context.Background(), ws, cmd, Options{Mode: mode, ResourceControl: control,
+					Limits: Limits{MemoryBytes: 256 << 20, WallTime: 60 * time.Second}})
+				wantLimit(t, err, LimitMemory, c)
+				if !strings.Contains(err.Error(), "256 MiB") || !strings.Contains(err.Error(), "SKYDEPLOY_BUILD_MEMORY_BYTES") {
+					t.Fatalf("message: %v", err)
+				}
+				if d := time.Since(start); d > 25*time.Second {
+					t.Fatalf("stopped after %v", d)
+				}
+				if res.PeakMemoryBytes < 200<<20 {
+					t.Errorf("peak memory %d, want near the 256 MiB limit", res.PeakMemoryBytes)
+				}
+				if control == ControlWatchdog && res.ResourceControl != "watchdog" || control == ControlAuto && !strings.HasPrefix(res.ResourceControl, "cgroup") {
+					t.Errorf("ResourceControl = %q with %s", res.ResourceControl, control)
+				}
+				if !strings.Contains(c.text("system"), "Limits: "+res.ResourceControl) {
+					t.Errorf("the log does not say which mechanism is in force:\n%s", c.text("system"))
+				}
+			})
+		}
+	}
+}
+
+func TestMemoryLimitAllowsVirtualReservations(t *testing.T) {
+	t.Parallel()
+	// V8 reserves gigabytes of address space it never touches (code range, WebAssembly guard
+	// regions): a whole-build memory limit must not count them.
+	cmd := `node -e 'const m = new WebAssembly.Memory({initial: 1, maximum: 65536}); const b = Buffer.alloc(32 << 20, 1); console.log("ok", m.buffer.byteLength, b.length)'`
+	for _, control := range controls(t) {
+		t.Run(control, func(t *testing.T) {
 			t.Parallel()
 			ws := workspace(t)
-			_, err, c := run(t, context.Background(), ws, cmd, Options{Mode: mode, Limits: Limits{MemoryBytes: 256 << 20}})
-			wantLimit(t, err, LimitMemory, c)
-			if !strings.Contains(err.Error(), "256 MiB") {
-				t.Fatalf("message: %v", err)
+			res, err, c := run(t, context.Background(), ws, cmd, Options{ResourceControl: control,
+				Limits: Limits{MemoryBytes: 256 << 20, WallTime: 30 * time.Second}})
+			if err != nil || !strings.Contains(c.text("stdout"), "ok") {
+				t.Fatalf("run: %v\n%s", err, c.text(""))
+			}
+			if res.PeakMemoryBytes <= 0 || res.PeakMemoryBytes > 256<<20 {
+				t.Errorf("peak memory %d", res.PeakMemoryBytes)
 			}
 		})
 	}
@@ -299,40 +352,107 @@ func TestBackgroundProcessesDie(t *testing.T) {
 	}
 }
 
+// probeNet is a node script that tries host:port directly and, when HTTP_PROXY is set, asks the
+// proxy for http://host:port/; it prints one line per attempt.
+const probeNet = `const net = require('net');
+const [host, port] = process.argv[2].split(':');
+const direct = net.connect({host, port: Number(port), timeout: 2000});
+direct.on('connect', () => { console.log('DIRECT REACHED'); direct.destroy(); via(); });
+direct.on('error', (e) => { console.log('DIRECT BLOCKED ' + e.code); via(); });
+direct.on('timeout', () => { console.log('DIRECT BLOCKED timeout'); direct.destroy(); via(); });
+function via() {
+  if (!process.env.HTTP_PROXY) { console.log('NO PROXY'); return; }
+  const u = new URL(process.env.HTTP_PROXY);
+  const s = net.connect({host: u.hostname, port: Number(u.port)}, () => s.write('GET http://' + host + ':' + port + '/ HTTP/1.1\r\nHost: ' + host + ':' + port + '\r\nConnection: close\r\n\r\n'));
+  let out = ''; s.on('data', d => out += d);
+  s.on('end', () => console.log('PROXY ' + out.split('\r\n')[0] + ' ' + (out.includes('hello-from-host') ? 'BODY' : 'NOBODY')));
+  s.on('error', e => console.log('PROXY ERROR ' + e.code));
+}`
+
+// allowAll admits every connection (the tests here are about the way out, not the policy,
+// which package egress tests).
+type testProxy struct {
+	mu      sync.Mutex
+	allowed string // the one host:port it forwards to
+	srv     *http.Server
+	closed  bool
+}
+
+func (p *testProxy) Serve(l net.Listener) error {
+	p.mu.Lock()
+	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Host != p.allowed {
+			http.Error(w, "refused", http.StatusForbidden)
+			return
+		}
+		res, err := http.Get("http://" + r.URL.Host + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.WriteHeader(res.StatusCode)
+		_, _ = io.Copy(w, res.Body)
+	})}
+	srv := p.srv
+	p.mu.Unlock()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (p *testProxy) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if p.srv != nil {
+		return p.srv.Close()
+	}
+	return nil
+}
+
 func TestNetwork(t *testing.T) {
 	haveBwrap(t)
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello-from-host") }))
+	defer host.Close()
+	target := host.Listener.Addr().String()
+	script := func(ws string) string {
+		if err := os.WriteFile(filepath.Join(ws, "probe.js"), []byte(probeNet), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return "node probe.js " + target
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	t.Run("no network", func(t *testing.T) {
+		ws := workspace(t)
+		_, err, c := run(t, context.Background(), ws, script(ws), Options{Mode: ModeBwrap})
+		out := c.text("stdout")
+		if err != nil || !strings.Contains(out, "DIRECT BLOCKED") || !strings.Contains(out, "NO PROXY") {
+			t.Fatalf("the build reached the host or could not run: %v\n%s", err, c.text(""))
+		}
+	})
+	for _, mode := range modes() {
+		t.Run("proxy/"+mode, func(t *testing.T) {
+			ws := workspace(t)
+			proxy := &testProxy{allowed: target}
+			_, err, c := run(t, context.Background(), ws, script(ws), Options{Mode: mode, Egress: proxy})
+			out := c.text("stdout")
+			if err != nil || !strings.Contains(out, "PROXY HTTP/1.1 200 OK BODY") {
+				t.Fatalf("the build could not use the proxy: %v\n%s", err, c.text(""))
 			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := fmt.Sprintf(`node -e "require('net').connect(%d, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0) }).on('error', e => { console.log('error', e.code); process.exit(3) })"`, port)
-	t.Run("blocked", func(t *testing.T) {
-		ws := workspace(t)
-		_, err, c := run(t, context.Background(), ws, cmd, Options{Mode: "bwrap", Network: false})
-		var ee *ExitError
-		if !errors.As(err, &ee) || strings.Contains(c.text("stdout"), "connected") {
-			t.Fatalf("connection not blocked: %v\n%s", err, c.text(""))
-		}
-	})
-	t.Run("allowed", func(t *testing.T) {
-		ws := workspace(t)
-		_, err, c := run(t, context.Background(), ws, cmd, Options{Mode: "bwrap", Network: true})
-		if err != nil || !strings.Contains(c.text("stdout"), "connected") {
-			t.Fatalf("connection failed: %v\n%s", err, c.text(""))
-		}
-	})
+			if mode == ModeBwrap && !strings.Contains(out, "DIRECT BLOCKED") {
+				t.Fatalf("the build reached the host directly:\n%s", out)
+			}
+			proxy.mu.Lock()
+			closed := proxy.closed
+			proxy.mu.Unlock()
+			if !closed {
+				t.Error("Run did not close the egress proxy")
+			}
+		})
+	}
 }
 
 func TestOnlyWorkspaceWritable(t *testing.T) {
@@ -401,22 +521,37 @@ func TestOnlyWorkspaceWritable(t *testing.T) {
 func TestProcessLimit(t *testing.T) {
 	t.Parallel()
 	for _, mode := range modes() {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			ws := workspace(t)
-			_, err, c := run(t, context.Background(), ws, "i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); done; wait",
-				Options{Mode: mode, Limits: Limits{MaxProcesses: 30, WallTime: 20 * time.Second}})
-			wantLimit(t, err, LimitProcesses, c)
-		})
+		for _, control := range controls(t) {
+			t.Run(mode+"/"+control, func(t *testing.T) {
+				t.Parallel()
+				ws := workspace(t)
+				_, err, c := run(t, context.Background(), ws, "i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done; wait",
+					Options{Mode: mode, ResourceControl: control, Limits: Limits{MaxProcesses: 30, WallTime: 20 * time.Second}})
+				wantLimit(t, err, LimitProcesses, c)
+			})
+		}
 	}
 }
 
 func TestModeBwrapMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	ws := workspace(t)
-	_, err := Run(context.Background(), ws, "true", Options{Mode: "bwrap"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "bubblewrap") {
-		t.Fatalf("want bubblewrap error, got %v", err)
+	for _, mode := range []string{"", ModeBwrap} {
+		_, err := Run(context.Background(), ws, "true", Options{Mode: mode}, nil)
+		if err == nil || !strings.Contains(err.Error(), "bubblewrap") || !strings.Contains(err.Error(), "SKYDEPLOY_SANDBOX=none") {
+			t.Fatalf("mode %q: want an error naming bubblewrap and the way out, got %v", mode, err)
+		}
+	}
+}
+
+func TestModeNoneIsLoud(t *testing.T) {
+	ws := workspace(t)
+	res, err, c := run(t, context.Background(), ws, "true", Options{Mode: ModeNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.text("system"), "WITHOUT a sandbox") || !strings.Contains(res.Sandbox, "NO filesystem or network isolation") {
+		t.Fatalf("mode none is not loud:\n%s\n%s", res.Sandbox, c.text("system"))
 	}
 }
 
@@ -498,7 +633,7 @@ func TestNodeAndNpmRun(t *testing.T) {
 			ws := workspace(t)
 			// Production-like limits: node must start and npm must find its cache.
 			_, err, c := run(t, context.Background(), ws, "node --version && npm --version && npm config get cache",
-				Options{Mode: mode, Limits: Limits{MemoryBytes: 4 << 30, CPUSeconds: 60, MaxFileBytes: 100 << 20, MaxProcesses: 256, WallTime: 30 * time.Second}})
+				Options{Mode: mode, Limits: Limits{MemoryBytes: 1 << 30, CPUSeconds: 60, MaxFileBytes: 100 << 20, MaxProcesses: 256, WallTime: 30 * time.Second}})
 			if err != nil {
 				t.Fatalf("run: %v\n%s", err, c.text(""))
 			}

@@ -221,7 +221,7 @@ func StartStack(t testing.TB) *Stack {
 	cfg.AllowPrivateGitHosts = true
 	cfg.AllowInsecureGit = true
 	cfg.WorkDir = WorkDir(t)
-	cfg.BuildSandbox = "auto"
+	cfg.Sandbox = "bwrap"
 	cfg.APIToken = "test-api-token-0123456789"
 	cfg.DeployRatePerMinute = 10_000
 	cfg.SecretKey = "test-secret-key-0123456789abcdef0123456789"
