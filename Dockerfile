@@ -24,10 +24,10 @@
 #     --security-opt systempaths=unconfined  (what temporal-compose.yml does; the host kernel must
 #     allow unprivileged user namespaces: Ubuntu 23.10+ needs
 #     kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), or
-#   * set SKYDEPLOY_BUILD_SANDBOX=none and rely on the container itself plus the separate build
+#   * set SKYDEPLOY_SANDBOX=none and rely on the container itself plus the separate build
 #     user for isolation (weaker: a build shares the container's network and file system view).
-# SKYDEPLOY_BUILD_SANDBOX=auto (the default) tries bwrap and falls back to none, logging which one
-# it used on every build's log.
+# SKYDEPLOY_SANDBOX=bwrap (the default) has no fallback: a build worker whose bubblewrap cannot
+# create its namespaces refuses to start and says why.
 
 ARG NODE_VERSION=20
 ARG GO_VERSION=1.26
