@@ -19,8 +19,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/workflows"
 )
 
 // Settings are the limits and switches activities work under.
@@ -56,6 +58,15 @@ func (a *Activities) logger() *slog.Logger {
 
 func (a *Activities) workspace(deploymentID string) string {
 	return filepath.Join(a.Settings.WorkDir, "deployments", deploymentID)
+}
+
+// checkDeploymentID refuses an id that is not a deployment id before it names a directory, an
+// object key or a Redis key: workflow input is not trusted (a workflow can be started by hand).
+func checkDeploymentID(id string) error {
+	if !ids.IsDeployment(id) {
+		return permanent(workflows.ErrInvalidInput, "refusing to work on %q: not a deployment id", id)
+	}
+	return nil
 }
 
 // permanent returns a non-retryable failure with a type the Temporal UI shows.

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/egress"
+	"github.com/skydeploy/skydeploy/internal/ids"
+	"github.com/skydeploy/skydeploy/internal/projects"
+	"github.com/skydeploy/skydeploy/internal/repourl"
 	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/workflows"
@@ -59,9 +63,10 @@ type BuildSettings struct {
 	LocalCacheBytes int64
 }
 
-// ProjectSource gives the build a project's build-time environment variables, decrypted.
+// ProjectSource gives a build what it needs of its project's settings (*projects.Store is
+// one): the repository, whether the branch is production, and that environment's variables.
 type ProjectSource interface {
-	BuildEnv(ctx context.Context, project string) (map[string]string, error)
+	BuildSettings(ctx context.Context, project, branch string) (projects.BuildSettings, error)
 }
 
 // BuildProject builds a stored source snapshot on this build worker and stores the output as the
@@ -74,7 +79,9 @@ type ProjectSource interface {
 //     with a clean environment plus the project's build variables, under limits that count
 //     the whole step (a cgroup, or the watchdog), every output line streamed to the step log;
 //  4. the output directory is read without following links out of it, packed and uploaded;
-//  5. the cache is saved when it was missing, and the workspace removed.
+//  5. the cache is saved right after the install, before any build code runs (see
+//     build_cache.go for what is cached and whose cache a build may write), and the
+//     workspace is removed at the end.
 //
 // The build's own failures (non-zero exit, limits, missing or unsafe output) are permanent;
 // storage failures are retried; cancellation stops the build's processes and returns at once.
@@ -116,9 +123,14 @@ type build struct {
 func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 	var res workflows.BuildResult
 	in, plan := b.in, b.in.Plan
-	if err := checkPlanPaths(plan); err != nil {
+	if err := checkBuildInput(in); err != nil {
 		return res, err
 	}
+	settings, err := b.projectSettings(ctx)
+	if err != nil {
+		return res, err
+	}
+	b.log.maskSecrets(newSecretMasker(settings.Secrets))
 	b.logPlan(ctx)
 	if plan.Kind == detect.KindGenerator && plan.Tool != "" {
 		if _, err := exec.LookPath(plan.Tool); err != nil {
@@ -137,16 +149,12 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 		return res, err
 	}
 	b.timing.download = time.Since(t)
-
-	env, err := b.buildEnv(ctx)
-	if err != nil {
-		return res, err
-	}
+	env := b.buildEnv(settings.Env)
 
 	// Cache.
 	b.hb.set("restore cache")
 	t = time.Now()
-	cache := b.cachePlan(ctx)
+	cache := b.cachePlan(ctx, settings.Production)
 	hit := cache.restore(ctx)
 	res.CacheHit = hit
 	b.timing.restore = time.Since(t)
@@ -168,6 +176,12 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 		if err != nil {
 			return res, err
 		}
+		// Saved before any build code runs, so the build's scripts cannot change what later
+		// builds restore.
+		b.hb.set("save cache")
+		t = time.Now()
+		cache.saveAfterInstall(ctx)
+		b.timing.save = time.Since(t)
 	}
 	if plan.BuildCommand != "" {
 		b.hb.set("build")
@@ -177,14 +191,6 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 		if err != nil {
 			return res, err
 		}
-	}
-
-	// The cache is packed before the output is read: reading the output removes .skydeploy.
-	if !hit {
-		b.hb.set("save cache")
-		t = time.Now()
-		cache.save(ctx)
-		b.timing.save = time.Since(t)
 	}
 
 	b.hb.set("pack output")
@@ -313,8 +319,57 @@ func (b *build) removeWorkspace() {
 	}
 }
 
-// buildEnv is the project's build-time environment. Values are never logged.
-func (b *build) buildEnv(ctx context.Context) (map[string]string, error) {
+// checkBuildInput refuses input a workflow started by hand could forge: a deployment id that
+// is not one (it names directories and object keys), a source outside the deployment's own
+// key, directories that leave the workspace.
+func checkBuildInput(in workflows.BuildInput) error {
+	if !ids.IsDeployment(in.DeploymentID) {
+		return permanent(workflows.ErrInvalidInput, "refusing to build: %q is not a deployment id", in.DeploymentID)
+	}
+	if want := storage.SourceKey(in.DeploymentID); in.SourceKey != want {
+		return permanent(workflows.ErrInvalidInput, "refusing to build %s from %q: a deployment builds only its own source snapshot (%s)", in.DeploymentID, in.SourceKey, want)
+	}
+	return checkPlanPaths(in.Plan)
+}
+
+// projectSettings reads what the build needs of its project: whether it is the production
+// build (from the project's production branch, not from the workflow's word), the variables of
+// that environment and the secrets to mask. A project whose repository is not the deployment's
+// gives it nothing.
+func (b *build) projectSettings(ctx context.Context) (projects.BuildSettings, error) {
+	in := b.in
+	if in.Project == "" || b.a.Projects == nil {
+		return projects.BuildSettings{Env: map[string]string{}}, nil
+	}
+	s, err := b.a.Projects.BuildSettings(ctx, in.Project, in.Branch)
+	if errors.Is(err, projects.ErrNotFound) {
+		return s, permanent(workflows.ErrInvalidInput, "project %s does not exist (was it deleted while this deployment ran?)", in.Project)
+	}
+	if err != nil {
+		return s, transient("ProjectSettingsUnavailable", err, "read the settings of project %s", in.Project)
+	}
+	if !repourl.SameRepository(s.RepoURL, in.RepoURL) {
+		return s, permanent(workflows.ErrInvalidInput, "refusing to build %s with the settings of project %s, whose repository is %s", in.RepoURL, in.Project, s.RepoURL)
+	}
+	if s.Production {
+		b.log.Printf("Environment: production (branch %s is the production branch of %s)", in.Branch, in.Project)
+	} else {
+		b.log.Printf("Environment: preview of branch %s (production's secrets and caches are not written by previews)", in.Branch)
+	}
+	if len(s.Env) > 0 {
+		names := make([]string, 0, len(s.Env))
+		for k := range s.Env {
+			names = append(names, k)
+		}
+		b.log.Printf("Build environment: %d variables from the project settings (%s); %d secret values are masked in this log",
+			len(names), strings.Join(sortedStrings(names), ", "), len(s.Secrets))
+	}
+	return s, nil
+}
+
+// buildEnv is the environment of install and build: package-manager quieting and the
+// project's variables on top. Values are never logged.
+func (b *build) buildEnv(project map[string]string) map[string]string {
 	env := map[string]string{
 		"COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
 		"COREPACK_ENABLE_AUTO_PIN":        "0",
@@ -322,22 +377,10 @@ func (b *build) buildEnv(ctx context.Context) (map[string]string, error) {
 		"npm_config_audit":                "false",
 		"npm_config_progress":             "false",
 	}
-	if b.a.Projects == nil || b.in.Project == "" {
-		return env, nil
+	for k, v := range project {
+		env[k] = v
 	}
-	penv, err := b.a.Projects.BuildEnv(ctx, b.in.Project)
-	if err != nil {
-		return nil, transient("ProjectSettingsUnavailable", err, "read the build environment of project %s", b.in.Project)
-	}
-	if len(penv) > 0 {
-		names := make([]string, 0, len(penv))
-		for k, v := range penv {
-			env[k] = v
-			names = append(names, k)
-		}
-		b.log.Printf("Build environment: %d variables from the project settings (%s)", len(names), strings.Join(sortedStrings(names), ", "))
-	}
-	return env, nil
+	return env
 }
 
 // installCommand is the install to run. With npm's node_modules restored from an exact cache hit

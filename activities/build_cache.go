@@ -18,64 +18,72 @@ import (
 
 	"github.com/skydeploy/skydeploy/internal/buildcache"
 	"github.com/skydeploy/skydeploy/internal/detect"
+	"github.com/skydeploy/skydeploy/internal/repourl"
+	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
 )
 
 // Build cache
 //
-// What: the installed dependencies (node_modules of the project and, in a monorepo, of the
-// workspace root) and the package manager's download cache where it pays (pnpm's store, yarn's
-// cache, corepack's package-manager downloads). For npm only node_modules is kept: measured on
-// the Vite fixture, `npm install --prefer-offline` over a restored node_modules takes ~0.5 s
-// where `npm ci` over a restored ~/.npm takes ~1.5 s (npm ci deletes node_modules first), and
-// the archive is half the size. On an exact hit the default `npm ci` is skipped altogether (the
-// restored node_modules is what it would produce); a project's own install command is run
-// unchanged.
+// What: two archives per scope.
+//   - deps: the installed dependencies (node_modules of the project and, in a monorepo, of the
+//     workspace root; Yarn Berry's .yarn/cache), keyed by the exact lockfile, the package.json
+//     files, the package manager, the Node major and the machine. On an exact hit with npm's
+//     default `npm ci`, the install is skipped (the restored tree is what it would produce);
+//     other installs run over it. A project without a lockfile has no deps archive: its
+//     versions are resolved afresh on every build.
+//   - downloads: the package manager's own download cache (npm's ~/.npm, yarn's cache,
+//     pnpm's store, corepack's package-manager downloads), keyed without the lockfile, so an
+//     install without a lockfile, or after the lockfile changed, reuses what was downloaded.
 //
-// Key: buildcache.Key(scope, package manager, lockfile content, node major, arch). The scope is
-// the project name, or for a deployment without a project "_repo-" + a hash of its repository URL
-// ("_" cannot start a project name, so a project can never read or poison a repository's
-// cache). Caches are never shared across projects. A project without a lockfile gets no cache:
-// its dependency versions are resolved afresh on every build anyway, and a restored tree would
-// hide that.
+// When: both are restored before the install and saved right after it, BEFORE any build code
+// runs: the build step's own scripts can never change what the next build restores. The
+// downloads archive is saved only when the install added something to it.
 //
-// Where: first this worker's disk (WorkDir/cache/<scope>/<key>.tar.gz, least recently used
-// archives evicted past LocalCacheBytes), then object storage (storage.CacheKey(scope, key)),
-// which any build worker can read. An archive is saved after a successful build only when the
-// key missed, to both places, unless it exceeds CacheBytes; the newest few archives of a scope
-// are kept in storage. Restore treats the archive as hostile (package buildcache) and any cache
-// problem only costs a cold install: it never fails a build.
+// Trust: a cache carries the trust of whoever wrote it (scope). Production builds of a project
+// (its production branch, as its settings say, not as the workflow claims) read and write
+// "<project>/production". A preview reads its own branch's scope "<project>/preview-<hash>",
+// then production's, and writes only its own. Deployments without a project use
+// "_repo-<hash of the repository URL>" ("_" cannot start a project name). Caches are never
+// shared across projects.
+//
+// Where: first this worker's disk (WorkDir/cache/<scope>/<kind>/<key>.tar.gz, least recently
+// used archives evicted past LocalCacheBytes), then object storage (storage.CacheKey), which
+// any build worker can read; the newest few archives of a scope and kind are kept there.
+// Restore treats an archive as hostile (package buildcache), and any cache problem only costs
+// a cold install: it never fails a build.
 
-// remoteCachesKept is how many archives of one scope stay in object storage (different
-// lockfiles of different branches).
+// remoteCachesKept is how many archives of one scope and kind stay in object storage
+// (different lockfiles of different branches).
 const remoteCachesKept = 3
 
-// buildCache is the cache of one build.
-type buildCache struct {
-	b       *build
-	enabled bool
-	scope   string
-	key     string
-	dirs    []string // workspace-relative directories cached
-	local   string   // path of the local archive
-	remote  string   // object key
+// cacheScopes are the scopes a build reads (in order) and the one it writes.
+type cacheScopes struct {
+	read  []string
+	write string
 }
 
-// cacheScope is what a cache belongs to: the project, or the repository of a deployment without
-// one; "" when neither is known.
-func cacheScope(project, repoURL string) string {
-	if project != "" {
-		return project
+// scopesFor returns the cache scopes of a build: by project and trust tier, or by repository.
+func scopesFor(project, branch, repoURL string, production bool) cacheScopes {
+	if project == "" {
+		if repoURL == "" {
+			return cacheScopes{}
+		}
+		sum := sha256.Sum256([]byte(repourl.Canonical(repoURL)))
+		s := "_repo-" + hex.EncodeToString(sum[:16])
+		return cacheScopes{read: []string{s}, write: s}
 	}
-	if repoURL == "" {
-		return ""
+	prod := project + "/production"
+	if production {
+		return cacheScopes{read: []string{prod}, write: prod}
 	}
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSuffix(strings.TrimSpace(repoURL), ".git"))))
-	return "_repo-" + hex.EncodeToString(sum[:16])
+	sum := sha256.Sum256([]byte(branch))
+	preview := project + "/preview-" + hex.EncodeToString(sum[:8])
+	return cacheScopes{read: []string{preview, prod}, write: preview}
 }
 
-// cacheDirs lists the workspace-relative directories worth caching for a plan.
-func cacheDirs(p detect.Plan) []string {
+// cacheDirs lists the workspace-relative directories of each kind of archive for a plan.
+func cacheDirs(p detect.Plan) (deps, downloads []string) {
 	root := projectDir(p)
 	lockDir := root
 	if p.WorkspaceRoot != "" {
@@ -90,33 +98,25 @@ func cacheDirs(p detect.Plan) []string {
 		}
 		return path.Join(dir, name)
 	}
-	seen := map[string]bool{}
-	var dirs []string
-	add := func(d string) {
-		if !seen[d] {
-			seen[d] = true
-			dirs = append(dirs, d)
-		}
-	}
-	add(join(root, "node_modules"))
+	deps = []string{join(root, "node_modules")}
 	if lockDir != root {
-		add(join(lockDir, "node_modules"))
+		deps = append(deps, join(lockDir, "node_modules"))
 	}
-	home := buildcache.HomeDir
 	switch p.PackageManager {
+	case detect.NPM:
+		downloads = []string{sandbox.NpmCacheDir}
 	case detect.PNPM:
-		add(home + "/.pnpm-store")
+		downloads = []string{sandbox.PnpmStoreDir}
 	case detect.Yarn:
-		add(home + "/.yarn-cache")
+		downloads = []string{sandbox.YarnCacheDir}
 	case detect.YarnBerry:
-		add(join(lockDir, ".yarn/cache"))
-		add(home + "/.yarn/berry/cache")
-		add(home + "/.yarn-cache")
+		deps = append(deps, join(lockDir, ".yarn/cache"))
+		downloads = []string{sandbox.YarnBerryCache, sandbox.YarnCacheDir}
 	}
 	if p.Corepack && p.PackageManager != detect.NPM {
-		add(home + "/.cache/node/corepack")
+		downloads = append(downloads, sandbox.CorepackHomeDir)
 	}
-	return dirs
+	return deps, downloads
 }
 
 // nodeMajor parses "v20.11.1" into 20.
@@ -127,8 +127,35 @@ func nodeMajor(v string) int {
 	return n
 }
 
-// cachePlan decides whether and under which key this build is cached.
-func (b *build) cachePlan(ctx context.Context) *buildCache {
+// buildCache is the cache of one build: its archives and where they are.
+type buildCache struct {
+	b         *build
+	scopes    cacheScopes
+	deps      *cacheArchive // nil: not cached (no lockfile)
+	downloads *cacheArchive
+	// downloadsBefore fingerprints the download cache after restore, to save it only when the
+	// install added to it.
+	downloadsBefore string
+}
+
+// cacheArchive is one kind of archive of a build: its key per scope and directories.
+type cacheArchive struct {
+	kind string
+	dirs []string
+	keys map[string]string // scope -> key
+	hit  bool
+}
+
+func (c *cacheArchive) local(a *Activities, scope string) string {
+	return filepath.Join(a.cacheDir(), filepath.FromSlash(scope), c.kind, c.keys[scope]+".tar.gz")
+}
+
+func (c *cacheArchive) remote(scope string) string {
+	return storage.CacheKey(scope+"/"+c.kind, c.keys[scope])
+}
+
+// cachePlan decides whether and under which keys this build is cached.
+func (b *build) cachePlan(ctx context.Context, production bool) *buildCache {
 	c := &buildCache{b: b}
 	p := b.in.Plan
 	switch {
@@ -137,28 +164,58 @@ func (b *build) cachePlan(ctx context.Context) *buildCache {
 		return c
 	case p.InstallCommand == "" || p.PackageManager == "":
 		return c
-	case p.Lockfile == "":
-		b.log.Printf("Build cache: none without a lockfile (dependency versions are resolved afresh)")
+	}
+	c.scopes = scopesFor(b.in.Project, b.in.Branch, b.in.RepoURL, production)
+	if c.scopes.write == "" {
 		return c
 	}
-	c.scope = cacheScope(b.in.Project, b.in.RepoURL)
-	if c.scope == "" {
-		b.log.Printf("Build cache: none (the deployment belongs to no project)")
+	major := nodeMajor(nodeVersion(ctx))
+	depDirs, dlDirs := cacheDirs(p)
+	key := func(kind string, lock []byte, manifests [][]byte) map[string]string {
+		keys := map[string]string{}
+		for _, s := range c.scopes.read {
+			keys[s] = buildcache.Key(buildcache.KeyInput{Scope: s, Kind: kind, PackageManager: p.PackageManager,
+				Lockfile: lock, Manifests: manifests, NodeMajor: major})
+		}
+		return keys
+	}
+	if len(dlDirs) > 0 {
+		c.downloads = &cacheArchive{kind: buildcache.KindDownloads, dirs: dlDirs, keys: key(buildcache.KindDownloads, nil, nil)}
+	}
+	if p.Lockfile == "" {
+		b.log.Printf("Build cache: no lockfile, so dependencies are resolved afresh; the package manager's downloads are cached")
 		return c
 	}
 	lock, err := readInRoot(b.ws, p.Lockfile, 256<<20)
 	if err != nil {
-		b.log.Printf("Build cache: none (cannot read the lockfile %s: %v)", p.Lockfile, err)
+		b.log.Printf("Build cache: installed dependencies not cached (cannot read the lockfile %s: %v)", p.Lockfile, err)
 		return c
 	}
-	c.key = buildcache.Key(buildcache.KeyInput{
-		Project: c.scope, PackageManager: p.PackageManager, Lockfile: lock, NodeMajor: nodeMajor(nodeVersion(ctx)),
-	})
-	c.dirs = cacheDirs(p)
-	c.local = filepath.Join(b.a.cacheDir(), c.scope, c.key+".tar.gz")
-	c.remote = storage.CacheKey(c.scope, c.key)
-	c.enabled = true
+	var manifests [][]byte
+	for _, d := range manifestDirs(p) {
+		m, err := readInRoot(b.ws, path.Join(d, "package.json"), 16<<20)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			b.log.Printf("Build cache: installed dependencies not cached (cannot read %s: %v)", path.Join(d, "package.json"), err)
+			return c
+		}
+		manifests = append(manifests, m)
+	}
+	c.deps = &cacheArchive{kind: buildcache.KindDeps, dirs: depDirs, keys: key(buildcache.KindDeps, lock, manifests)}
 	return c
+}
+
+// manifestDirs are the directories whose package.json the install reads.
+func manifestDirs(p detect.Plan) []string {
+	dirs := []string{projectDir(p)}
+	if ws := strings.Trim(p.WorkspaceRoot, "/"); ws != "" && ws != "." && ws != dirs[0] {
+		dirs = append(dirs, ws)
+	}
+	for i, d := range dirs {
+		if d == "" {
+			dirs[i] = "."
+		}
+	}
+	return dirs
 }
 
 func (a *Activities) cacheDir() string { return filepath.Join(a.Settings.WorkDir, "cache") }
@@ -168,90 +225,150 @@ func (c *buildCache) limits() buildcache.Limits {
 	return buildcache.Limits{MaxArchiveBytes: c.b.a.Settings.Build.CacheBytes, MaxBytes: l.MaxWorkspaceBytes, MaxFiles: l.MaxFiles}
 }
 
-// restore restores the cache into the workspace and reports a hit.
+// describeScope names a scope for the log.
+func describeScope(scope string) string {
+	_, tier, ok := strings.Cut(scope, "/")
+	switch {
+	case !ok:
+		return "this repository's cache"
+	case tier == "production":
+		return "production's cache"
+	}
+	return "this branch's cache"
+}
+
+// restore restores the downloads, then the installed dependencies, and reports whether the
+// dependencies were an exact hit.
 func (c *buildCache) restore(ctx context.Context) bool {
-	if !c.enabled {
+	if c.downloads != nil {
+		c.restoreArchive(ctx, c.downloads)
+		c.downloadsBefore = buildcache.Fingerprint(c.b.ws, c.downloads.dirs)
+	}
+	if c.deps == nil {
 		return false
 	}
+	return c.restoreArchive(ctx, c.deps)
+}
+
+func (c *buildCache) restoreArchive(ctx context.Context, ar *cacheArchive) bool {
 	log := c.b.log
-	short := c.key[:12]
-	if f, err := os.Open(c.local); err == nil {
-		st, err := buildcache.Restore(c.b.ws, c.dirs, f, c.limits())
-		f.Close()
-		if err == nil {
-			now := time.Now()
-			_ = os.Chtimes(c.local, now, now)
-			log.Printf("Build cache hit on this worker (key %s): %d files, %s restored", short, st.Files, humanBytes(st.Bytes))
+	what := "Installed dependencies"
+	if ar.kind == buildcache.KindDownloads {
+		what = "Package downloads"
+	}
+	for _, scope := range c.scopes.read {
+		short := ar.keys[scope][:12]
+		if st, ok := c.restoreLocal(ar, scope); ok {
+			ar.hit = true
+			log.Printf("Build cache: %s restored from %s on this worker (key %s): %d files, %s", what, describeScope(scope), short, st.Files, humanBytes(st.Bytes))
 			return true
 		}
-		log.Printf("Build cache on this worker is unusable, removing it: %v", err)
-		_ = os.Remove(c.local)
+		st, found, err := c.restoreRemote(ctx, ar, scope)
+		switch {
+		case err != nil:
+			log.Printf("Build cache: %s from %s unusable (%v)", strings.ToLower(what), describeScope(scope), err)
+		case found:
+			ar.hit = true
+			log.Printf("Build cache: %s restored from %s in object storage (key %s): %d files, %s", what, describeScope(scope), short, st.Files, humanBytes(st.Bytes))
+			return true
+		}
 	}
+	log.Printf("Build cache: %s not cached yet", strings.ToLower(what))
+	return false
+}
 
-	body, size, err := c.b.a.Store.Get(ctx, c.remote)
+func (c *buildCache) restoreLocal(ar *cacheArchive, scope string) (buildcache.Stats, bool) {
+	local := ar.local(c.b.a, scope)
+	f, err := os.Open(local)
+	if err != nil {
+		return buildcache.Stats{}, false
+	}
+	st, err := buildcache.Restore(c.b.ws, ar.dirs, f, c.limits())
+	f.Close()
+	if err != nil {
+		c.b.log.Printf("Build cache on this worker is unusable, removing it: %v", err)
+		_ = os.Remove(local)
+		return st, false
+	}
+	now := time.Now()
+	_ = os.Chtimes(local, now, now)
+	return st, true
+}
+
+func (c *buildCache) restoreRemote(ctx context.Context, ar *cacheArchive, scope string) (buildcache.Stats, bool, error) {
+	var st buildcache.Stats
+	body, size, err := c.b.a.Store.Get(ctx, ar.remote(scope))
 	if errors.Is(err, storage.ErrNotFound) {
-		log.Printf("Build cache miss (key %s): installing from scratch", short)
-		return false
+		return st, false, nil
 	}
 	if err != nil {
-		log.Printf("Build cache unavailable (%v): installing from scratch", err)
-		return false
+		return st, false, err
 	}
 	defer body.Close()
 	if limit := c.b.a.Settings.Build.CacheBytes; size > limit {
-		log.Printf("Build cache in storage is larger than the limit (%s > %s): installing from scratch", humanBytes(size), humanBytes(limit))
-		return false
+		return st, false, fmt.Errorf("larger than the limit (%s > %s)", humanBytes(size), humanBytes(limit))
 	}
 	tmp, err := c.tempFile()
 	if err != nil {
-		log.Printf("Build cache: %v", err)
-		return false
+		return st, false, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	if _, err := io.Copy(tmp, io.LimitReader(body, c.b.a.Settings.Build.CacheBytes+1)); err != nil {
-		log.Printf("Build cache download failed (%v): installing from scratch", err)
-		return false
+		return st, false, fmt.Errorf("download: %w", err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return false
+		return st, false, err
 	}
-	st, err := buildcache.Restore(c.b.ws, c.dirs, tmp, c.limits())
+	st, err = buildcache.Restore(c.b.ws, ar.dirs, tmp, c.limits())
 	if err != nil {
-		log.Printf("Build cache in storage is unusable (%v): installing from scratch", err)
-		return false
+		return st, false, err
 	}
-	log.Printf("Build cache hit in object storage (key %s): %d files, %s restored", short, st.Files, humanBytes(st.Bytes))
-	if err := c.keepLocal(tmp.Name()); err != nil {
+	if err := c.keepLocal(ar, scope, tmp.Name()); err != nil {
 		c.b.a.logger().Warn("keep build cache on disk", "error", err)
 	}
-	return true
+	return st, true, nil
 }
 
-// save packs the cached directories and stores the archive locally and in object storage.
-func (c *buildCache) save(ctx context.Context) {
-	if !c.enabled {
-		return
+// saveAfterInstall saves, into the build's own scope, the installed dependencies when they
+// were not an exact hit and the downloads when the install added to them. It runs between
+// install and build.
+func (c *buildCache) saveAfterInstall(ctx context.Context) {
+	if c.deps != nil && !c.deps.hit {
+		c.save(ctx, c.deps)
 	}
+	if c.downloads != nil {
+		if now := buildcache.Fingerprint(c.b.ws, c.downloads.dirs); now != c.downloadsBefore {
+			c.save(ctx, c.downloads)
+		}
+	}
+}
+
+// save packs one archive and stores it locally and in object storage.
+func (c *buildCache) save(ctx context.Context, ar *cacheArchive) {
 	log := c.b.log
+	scope := c.scopes.write
+	what := "installed dependencies"
+	if ar.kind == buildcache.KindDownloads {
+		what = "package downloads"
+	}
 	tmp, err := c.tempFile()
 	if err != nil {
-		log.Printf("Build cache not saved: %v", err)
+		log.Printf("Build cache: %s not saved: %v", what, err)
 		return
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	st, err := buildcache.Pack(c.b.ws, c.dirs, tmp, c.limits())
+	st, err := buildcache.Pack(c.b.ws, ar.dirs, tmp, c.limits())
 	var tooLarge *buildcache.TooLargeError
 	switch {
 	case errors.As(err, &tooLarge):
-		log.Printf("Build cache not saved: the dependencies are too large to cache (%s exceeds %s, SKYDEPLOY_BUILD_CACHE_BYTES)", tooLarge.What, humanBytes(tooLarge.Limit))
+		log.Printf("Build cache: %s not saved, too large to cache (%s exceeds %s, SKYDEPLOY_BUILD_CACHE_BYTES)", what, tooLarge.What, humanBytes(tooLarge.Limit))
 		return
 	case err != nil:
-		log.Printf("Build cache not saved: %v", err)
+		log.Printf("Build cache: %s not saved: %v", what, err)
 		return
 	case st.Files == 0:
-		log.Printf("Build cache not saved: nothing to cache")
 		return
 	}
 	size, err := tmp.Seek(0, io.SeekEnd)
@@ -261,16 +378,16 @@ func (c *buildCache) save(ctx context.Context) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return
 	}
-	if err := c.b.a.Store.PutReader(ctx, c.remote, tmp, size, storage.PutOptions{ContentType: "application/gzip"}); err != nil {
-		log.Printf("Build cache not uploaded (%v); kept on this worker only", err)
+	if err := c.b.a.Store.PutReader(ctx, ar.remote(scope), tmp, size, storage.PutOptions{ContentType: "application/gzip"}); err != nil {
+		log.Printf("Build cache: %s not uploaded (%v); kept on this worker only", what, err)
 	} else {
-		c.pruneRemote(ctx)
+		c.pruneRemote(ctx, ar, scope)
 	}
 	tmp.Close()
-	if err := c.keepLocal(tmp.Name()); err != nil {
+	if err := c.keepLocal(ar, scope, tmp.Name()); err != nil {
 		c.b.a.logger().Warn("keep build cache on disk", "error", err)
 	}
-	log.Printf("Build cache saved (key %s): %d files, %s (%s compressed)", c.key[:12], st.Files, humanBytes(st.Bytes), humanBytes(size))
+	log.Printf("Build cache: %s saved to %s (key %s): %d files, %s (%s compressed)", what, describeScope(scope), ar.keys[scope][:12], st.Files, humanBytes(st.Bytes), humanBytes(size))
 }
 
 func (c *buildCache) tempFile() (*os.File, error) {
@@ -282,18 +399,20 @@ func (c *buildCache) tempFile() (*os.File, error) {
 }
 
 // keepLocal moves a finished archive into the local cache (atomically) and evicts what is
-// over the local bound: other archives of the scope first, then the least recently used.
-func (c *buildCache) keepLocal(tmpPath string) error {
-	dir := filepath.Dir(c.local)
+// over the local bound: other archives of the scope and kind first, then the least recently
+// used.
+func (c *buildCache) keepLocal(ar *cacheArchive, scope, tmpPath string) error {
+	local := ar.local(c.b.a, scope)
+	dir := filepath.Dir(local)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := os.Rename(tmpPath, c.local); err != nil {
+	if err := os.Rename(tmpPath, local); err != nil {
 		return err
 	}
 	if entries, err := os.ReadDir(dir); err == nil {
 		for _, e := range entries {
-			if e.Name() != filepath.Base(c.local) {
+			if e.Name() != filepath.Base(local) {
 				_ = os.Remove(filepath.Join(dir, e.Name()))
 			}
 		}
@@ -302,7 +421,7 @@ func (c *buildCache) keepLocal(tmpPath string) error {
 	if limit <= 0 {
 		limit = 8 * c.b.a.Settings.Build.CacheBytes
 	}
-	evictLocal(c.b.a.cacheDir(), limit, c.local)
+	evictLocal(c.b.a.cacheDir(), limit, local)
 	return nil
 }
 
@@ -335,23 +454,23 @@ func evictLocal(dir string, limit int64, keep string) {
 		}
 		if os.Remove(e.path) == nil {
 			total -= e.size
-			_ = os.Remove(filepath.Dir(e.path)) // the scope's directory, once empty
+			_ = os.Remove(filepath.Dir(e.path)) // the kind's directory, once empty
 		}
 	}
 }
 
-// pruneRemote keeps the newest archives of the scope in object storage.
-func (c *buildCache) pruneRemote(ctx context.Context) {
-	prefix := storage.CacheKey(c.scope, "")
-	prefix = strings.TrimSuffix(prefix, ".tar.gz")
+// pruneRemote keeps the newest archives of the scope and kind in object storage.
+func (c *buildCache) pruneRemote(ctx context.Context, ar *cacheArchive, scope string) {
+	prefix := strings.TrimSuffix(storage.CacheKey(scope+"/"+ar.kind, ""), ".tar.gz")
 	objs, err := c.b.a.Store.List(ctx, prefix)
 	if err != nil || len(objs) <= remoteCachesKept {
 		return
 	}
 	sort.Slice(objs, func(i, j int) bool { return objs[i].LastModified.After(objs[j].LastModified) })
 	others := 0
+	current := ar.remote(scope)
 	for _, o := range objs {
-		if o.Key == c.remote {
+		if o.Key == current {
 			continue
 		}
 		if others++; others >= remoteCachesKept {

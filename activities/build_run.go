@@ -55,7 +55,7 @@ func (b *build) runStep(ctx context.Context, step, command string, egress bool, 
 	tail := newLineTail(tailLines)
 	res, err := sandbox.Run(ctx, b.ws, script, opts, func(l sandbox.Line) {
 		if l.Stream != "system" {
-			tail.add(l.Text)
+			tail.add(b.log.mask(l.Text))
 		}
 		b.log.Line(l.Stream, l.Text)
 	})

@@ -59,18 +59,29 @@ func TestBuildInstallCommandOnCacheHit(t *testing.T) {
 	}
 }
 
-func TestBuildCacheScope(t *testing.T) {
-	if got := cacheScope("shop", "https://github.com/a/b"); got != "shop" {
-		t.Errorf("project scope = %q", got)
+func TestBuildCacheScopes(t *testing.T) {
+	prod := scopesFor("shop", "main", "https://github.com/a/b", true)
+	if !reflect.DeepEqual(prod, cacheScopes{read: []string{"shop/production"}, write: "shop/production"}) {
+		t.Errorf("production scopes = %+v", prod)
 	}
-	if got := cacheScope("", ""); got != "" {
-		t.Errorf("no project, no repo = %q", got)
+	prev := scopesFor("shop", "feature/x", "https://github.com/a/b", false)
+	if prev.write == "shop/production" || !strings.HasPrefix(prev.write, "shop/preview-") {
+		t.Errorf("a preview writes %q: it must never write production's cache", prev.write)
 	}
-	a := cacheScope("", "https://github.com/a/b")
-	if a != cacheScope("", "https://github.com/A/b.git") {
+	if len(prev.read) != 2 || prev.read[0] != prev.write || prev.read[1] != "shop/production" {
+		t.Errorf("a preview reads %v, want its own scope then production's", prev.read)
+	}
+	if other := scopesFor("shop", "feature/y", "", false); other.write == prev.write {
+		t.Errorf("two branches share the preview scope %q", other.write)
+	}
+	if got := scopesFor("", "", "", false); got.write != "" || len(got.read) != 0 {
+		t.Errorf("no project, no repo = %+v", got)
+	}
+	a := scopesFor("", "main", "https://github.com/a/b", false).write
+	if a != scopesFor("", "dev", "https://GITHUB.com/a/b.git", true).write {
 		t.Errorf("the same repository spelled differently gets another scope")
 	}
-	if a == cacheScope("", "https://github.com/a/c") {
+	if a == scopesFor("", "main", "https://github.com/a/c", false).write {
 		t.Errorf("two repositories share a scope")
 	}
 	if !strings.HasPrefix(a, "_repo-") || ids.ValidateProject(a) == nil {
@@ -80,17 +91,58 @@ func TestBuildCacheScope(t *testing.T) {
 
 func TestBuildCacheDirs(t *testing.T) {
 	cases := []struct {
-		plan detect.Plan
-		want []string
+		plan            detect.Plan
+		deps, downloads []string
 	}{
-		{detect.Plan{PackageManager: detect.NPM}, []string{"node_modules"}},
-		{detect.Plan{PackageManager: detect.NPM, RootDir: "apps/web", WorkspaceRoot: "."}, []string{"apps/web/node_modules", "node_modules"}},
-		{detect.Plan{PackageManager: detect.PNPM, Corepack: true, RootDir: "site"}, []string{"site/node_modules", ".skydeploy/home/.pnpm-store", ".skydeploy/home/.cache/node/corepack"}},
-		{detect.Plan{PackageManager: detect.Yarn}, []string{"node_modules", ".skydeploy/home/.yarn-cache"}},
+		{detect.Plan{PackageManager: detect.NPM}, []string{"node_modules"}, []string{".skydeploy/home/.npm"}},
+		{detect.Plan{PackageManager: detect.NPM, RootDir: "apps/web", WorkspaceRoot: "."}, []string{"apps/web/node_modules", "node_modules"}, []string{".skydeploy/home/.npm"}},
+		{detect.Plan{PackageManager: detect.PNPM, Corepack: true, RootDir: "site"}, []string{"site/node_modules"}, []string{".skydeploy/home/.local/share/pnpm/store", ".skydeploy/home/.cache/node/corepack"}},
+		{detect.Plan{PackageManager: detect.Yarn}, []string{"node_modules"}, []string{".skydeploy/home/.yarn-cache"}},
+		{detect.Plan{PackageManager: detect.YarnBerry}, []string{"node_modules", ".yarn/cache"}, []string{".skydeploy/home/.yarn/berry/cache", ".skydeploy/home/.yarn-cache"}},
 	}
 	for _, c := range cases {
-		if got := cacheDirs(c.plan); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("cacheDirs(%+v) = %v, want %v", c.plan, got, c.want)
+		deps, downloads := cacheDirs(c.plan)
+		if !reflect.DeepEqual(deps, c.deps) || !reflect.DeepEqual(downloads, c.downloads) {
+			t.Errorf("cacheDirs(%+v) = %v, %v; want %v, %v", c.plan, deps, downloads, c.deps, c.downloads)
+		}
+	}
+}
+
+func TestSecretMasker(t *testing.T) {
+	m := newSecretMasker([]string{"hunter2-secret", "line-one-value\nline-two-value", "abc", "hunter2-secret-longer"})
+	for in, want := range map[string]string{
+		"token=hunter2-secret;":          "token=***;",
+		"x hunter2-secret-longer y":      "x *** y",
+		"first: line-one-value":          "first: ***",
+		"   line-two-value   ":           "   ***   ",
+		"short abc stays":                "short abc stays",
+		"line-one-value\nline-two-value": "***",
+	} {
+		if got := m.mask(in); got != want {
+			t.Errorf("mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := newSecretMasker(nil).mask("plain"); got != "plain" {
+		t.Errorf("no secrets: %q", got)
+	}
+}
+
+func TestCheckBuildInputRefusesForgedInput(t *testing.T) {
+	id := "0abcdefghjkm"
+	ok := workflows.BuildInput{DeploymentID: id, SourceKey: "sources/" + id + ".tar.gz"}
+	if err := checkBuildInput(ok); err != nil {
+		t.Fatalf("valid input refused: %v", err)
+	}
+	for name, in := range map[string]workflows.BuildInput{
+		"id with a slash":   {DeploymentID: "../../etc", SourceKey: "sources/../../etc.tar.gz"},
+		"id with dots":      {DeploymentID: "0abc..efghjk", SourceKey: "sources/0abc..efghjk.tar.gz"},
+		"another's source":  {DeploymentID: id, SourceKey: "sources/1bbbbbbbbbbb.tar.gz"},
+		"an object outside": {DeploymentID: id, SourceKey: "projects/shop.json"},
+		"output dir leaves": {DeploymentID: id, SourceKey: ok.SourceKey, Plan: detect.Plan{OutputDir: "../../x"}},
+	} {
+		ae := appErr(t, checkBuildInput(in))
+		if ae.Type() != workflows.ErrInvalidInput || !ae.NonRetryable() {
+			t.Errorf("%s: %s %v", name, ae.Type(), ae.NonRetryable())
 		}
 	}
 }

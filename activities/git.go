@@ -23,6 +23,9 @@ import (
 // CloneRepository fetches the repository at the requested branch or commit (shallow, within the
 // size limit) and writes its tree into the deployment's workspace, recording the commit.
 func (a *Activities) CloneRepository(ctx context.Context, in workflows.CloneInput) (workflows.CloneResult, error) {
+	if err := checkDeploymentID(in.DeploymentID); err != nil {
+		return workflows.CloneResult{}, err
+	}
 	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepClone)
 	defer log.Close(ctx)
@@ -104,6 +107,9 @@ func (a *Activities) ensureWorkspace(ctx context.Context, in workflows.CloneInpu
 
 // DetectProject decides what kind of project the commit holds and how to build it.
 func (a *Activities) DetectProject(ctx context.Context, in workflows.DetectInput) (detect.Plan, error) {
+	if err := checkDeploymentID(in.DeploymentID); err != nil {
+		return detect.Plan{}, err
+	}
 	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepDetect)
 	defer log.Close(ctx)
@@ -161,6 +167,9 @@ func (a *Activities) DetectProject(ctx context.Context, in workflows.DetectInput
 // UploadSource stores the commit's source tree in object storage, where build workers and
 // publishing read it.
 func (a *Activities) UploadSource(ctx context.Context, in workflows.CloneInput) (workflows.UploadResult, error) {
+	if err := checkDeploymentID(in.DeploymentID); err != nil {
+		return workflows.UploadResult{}, err
+	}
 	defer keepAlive(ctx, 10*time.Second)()
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepUpload)
 	defer log.Close(ctx)

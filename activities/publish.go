@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,8 +24,12 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/mimetypes"
+	"github.com/skydeploy/skydeploy/internal/projects"
+	"github.com/skydeploy/skydeploy/internal/repourl"
+	"github.com/skydeploy/skydeploy/internal/siteheaders"
 	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/workflows"
@@ -39,9 +44,16 @@ const minCompressBytes = 512
 // finally moves the aliases. Every step is idempotent, so a retry after any failure is safe.
 func (a *Activities) PublishDeployment(ctx context.Context, in workflows.PublishInput) (workflows.PublishResult, error) {
 	defer keepAlive(ctx, 10*time.Second)()
+	var res workflows.PublishResult
+	if err := checkPublishInput(in); err != nil {
+		return res, err
+	}
 	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepPublish)
 	defer log.Close(ctx)
-	var res workflows.PublishResult
+	labels, err := a.aliasLabels(ctx, in, log)
+	if err != nil {
+		return res, err
+	}
 
 	dir, err := os.MkdirTemp(a.Settings.WorkDir, "publish-"+in.DeploymentID+"-")
 	if err != nil {
@@ -67,6 +79,9 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 	}
 	if len(files) == 0 {
 		return res, permanent(workflows.ErrBuildFailed, "output directory %s is empty: nothing to publish", displayDir(in.SubDir))
+	}
+	if err := checkSiteHeaders(root, files, log); err != nil {
+		return res, err
 	}
 	log.Printf("Publishing %d files", len(files))
 
@@ -117,7 +132,7 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 		return res, transient("StorageUnavailable", err, "write manifest")
 	}
 	log.Printf("Manifest written: deployment is live")
-	for _, label := range in.AliasLabels {
+	for _, label := range labels {
 		if newer, err := a.newerLive(ctx, label, in); err != nil {
 			return res, transient("StorageUnavailable", err, "read alias %s", label)
 		} else if newer != "" {
@@ -131,6 +146,70 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 	}
 	res = workflows.PublishResult{Files: len(m.Files), Bytes: m.TotalSize, Uploaded: int(uploaded.Load()), Reused: int(reused.Load())}
 	return res, nil
+}
+
+// checkSiteHeaders refuses a site whose _headers sets a header no site may set (cookies for
+// the shared base domain), naming each line in the log.
+func checkSiteHeaders(root string, files []string, log *stepLog) error {
+	if !slices.Contains(files, "_headers") {
+		return nil
+	}
+	data, err := readInRoot(root, "_headers", 1<<20)
+	if err != nil {
+		return permanent(workflows.ErrUnsafeContent, "cannot read _headers: %v", err)
+	}
+	v := siteheaders.Check(data)
+	if len(v) == 0 {
+		return nil
+	}
+	for _, x := range v {
+		log.Line("stderr", x.Error())
+	}
+	return permanent(workflows.ErrUnsafeContent, "%s", v[0].Error())
+}
+
+// checkPublishInput refuses input a workflow started by hand could forge: an id that is not a
+// deployment id, or an archive outside the deployment's own keys.
+func checkPublishInput(in workflows.PublishInput) error {
+	if !ids.IsDeployment(in.DeploymentID) {
+		return permanent(workflows.ErrInvalidInput, "refusing to publish: %q is not a deployment id", in.DeploymentID)
+	}
+	if in.ArchiveKey != storage.SourceKey(in.DeploymentID) && in.ArchiveKey != storage.ArtifactKey(in.DeploymentID) {
+		return permanent(workflows.ErrInvalidInput, "refusing to publish %s from %q: a deployment publishes only its own source or build output", in.DeploymentID, in.ArchiveKey)
+	}
+	return nil
+}
+
+// aliasLabels derives the host labels publishing moves from the project's settings and the
+// branch — the project's label for its production branch, the branch's preview label
+// otherwise — instead of trusting the workflow's list, so that no workflow can point another
+// project's (or another branch's) address at its files.
+func (a *Activities) aliasLabels(ctx context.Context, in workflows.PublishInput, log *stepLog) ([]string, error) {
+	if in.Project == "" {
+		if len(in.AliasLabels) > 0 {
+			log.Printf("Refusing to move aliases %v: a deployment without a project has none", in.AliasLabels)
+		}
+		return nil, nil
+	}
+	if a.Projects == nil {
+		return nil, permanent(workflows.ErrInvalidInput, "cannot publish a deployment of project %s: this worker has no project settings", in.Project)
+	}
+	s, err := a.Projects.BuildSettings(ctx, in.Project, in.Branch)
+	if errors.Is(err, projects.ErrNotFound) {
+		log.Printf("Project %s no longer exists: the deployment is live at its own URL only", in.Project)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, transient("ProjectSettingsUnavailable", err, "read the settings of project %s", in.Project)
+	}
+	if !repourl.SameRepository(s.RepoURL, in.RepoURL) {
+		return nil, permanent(workflows.ErrInvalidInput, "refusing to publish a deployment of %s as project %s, whose repository is %s", in.RepoURL, in.Project, s.RepoURL)
+	}
+	labels := projects.AliasLabels(in.Project, s.Production, in.Branch)
+	if !slices.Equal(labels, in.AliasLabels) {
+		log.Printf("The workflow asked to move %v; moving %v, as the settings of project %s say for branch %s", in.AliasLabels, labels, in.Project, in.Branch)
+	}
+	return labels, nil
 }
 
 // newerLive returns the deployment the alias points at when it was published after being

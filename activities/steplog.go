@@ -27,6 +27,7 @@ type stepLog struct {
 	part string
 
 	mu        sync.Mutex
+	masker    *secretMasker // secrets replaced in every line, live and archived
 	pending   []livestatus.Line
 	archive   bytes.Buffer
 	truncated bool
@@ -61,11 +62,26 @@ func (l *stepLog) Printf(format string, args ...any) {
 	l.Line("system", fmt.Sprintf(format, args...))
 }
 
-// Line adds one line of the given stream (stdout, stderr, system).
-func (l *stepLog) Line(stream, text string) {
-	line := livestatus.Line{Step: l.step, Stream: stream, Text: text, Time: time.Now().UTC()}
+// maskSecrets makes every later line replace the values of secrets with "***".
+func (l *stepLog) maskSecrets(m *secretMasker) {
+	l.mu.Lock()
+	l.masker = m
+	l.mu.Unlock()
+}
+
+// mask returns text with the step's secrets replaced, for text that leaves the step another
+// way than its log (a failure message).
+func (l *stepLog) mask(text string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.masker.mask(text)
+}
+
+// Line adds one line of the given stream (stdout, stderr, system).
+func (l *stepLog) Line(stream, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line := livestatus.Line{Step: l.step, Stream: stream, Text: l.masker.mask(text), Time: time.Now().UTC()}
 	l.pending = append(l.pending, line)
 	if l.archive.Len() < maxArchivedLogBytes {
 		data, _ := json.Marshal(line)

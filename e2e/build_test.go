@@ -107,7 +107,7 @@ func TestBuild(t *testing.T) {
 			}
 		}
 		text := logText(e.readLog(id, "", 30*time.Second))
-		for _, want := range []string{"[build] Running install: npm ci", "[build] Running build: npm run build", "built in", "[build] Build cache saved", "[build] timing: "} {
+		for _, want := range []string{"[build] Running install: npm ci", "[build] Running build: npm run build", "built in", "[build] Build cache: installed dependencies saved to this repository's cache", "[build] timing: "} {
 			if !strings.Contains(text, want) {
 				t.Errorf("build log lacks %q:\n%s", want, text)
 			}
@@ -119,7 +119,7 @@ func TestBuild(t *testing.T) {
 			t.Fatalf("warm deployment %s: %s: %s", id2, state, msg)
 		}
 		text = logText(e.readLog(id2, "", 30*time.Second))
-		if !strings.Contains(text, "Build cache hit") || !strings.Contains(text, "npm ci skipped") {
+		if !strings.Contains(text, "Installed dependencies restored from this repository's cache") || !strings.Contains(text, "npm ci skipped") {
 			t.Errorf("warm build did not use the cache:\n%s", text)
 		}
 		if got := e.published(t, id2)["index.html"]; got != index {

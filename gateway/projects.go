@@ -34,7 +34,7 @@ type ProjectView struct {
 	InstallCommand   string            `json:"installCommand"`
 	BuildCommand     string            `json:"buildCommand"`
 	OutputDir        string            `json:"outputDir"`
-	Env              []projects.EnvVar `json:"env"`
+	Env              []EnvView         `json:"env"`
 	Watch            WatchView         `json:"watch"`
 	URL              string            `json:"url"`
 	LiveDeploymentID string            `json:"liveDeploymentId"`
@@ -64,10 +64,23 @@ type ProjectRequest struct {
 	Watch            *WatchRequest `json:"watch"`
 }
 
-// EnvRequest is one environment variable in a request.
+// EnvView is one environment variable as the API shows it: secret values masked, plain ones
+// as they are, and the environment it applies to.
+type EnvView struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Secret bool   `json:"secret"`
+	Target string `json:"target"`
+}
+
+// EnvRequest is one environment variable in a request. Secret defaults to true (and keeps the
+// stored setting on PUT when omitted); Target is production, preview or all, defaulting to
+// production for secrets and all for plain values.
 type EnvRequest struct {
-	Key   string  `json:"key"`
-	Value *string `json:"value"`
+	Key    string  `json:"key"`
+	Value  *string `json:"value"`
+	Secret *bool   `json:"secret"`
+	Target *string `json:"target"`
 }
 
 // WatchRequest changes watch settings; Interval is a Go duration such as "1m" or "30s".
@@ -118,7 +131,7 @@ func (s *Server) view(ctx context.Context, ps *projects.Store, p *projects.Proje
 	return ProjectView{
 		Name: p.Name, RepoURL: p.RepoURL, ProductionBranch: p.Branch(), RootDir: p.RootDir,
 		InstallCommand: p.InstallCommand, BuildCommand: p.BuildCommand, OutputDir: p.OutputDir,
-		Env: ps.Masked(p),
+		Env: envView(ps.Masked(p)),
 		Watch: WatchView{
 			Enabled: p.Watch.Enabled, Interval: s.interval(p).String(), Paused: p.Watch.Paused, Previews: p.Watch.Previews,
 		},
@@ -334,14 +347,24 @@ func (s *Server) apply(ps *projects.Store, p *projects.Project, req ProjectReque
 	return nil
 }
 
-// mergeEnv replaces p's environment with entries; an entry without a value keeps the stored one.
+// envView is the API's form of a project's (masked) environment.
+func envView(env []projects.EnvVar) []EnvView {
+	out := make([]EnvView, 0, len(env))
+	for _, e := range env {
+		out = append(out, EnvView{Key: e.Key, Value: e.Value, Secret: !e.Plain, Target: e.EffectiveTarget()})
+	}
+	return out
+}
+
+// mergeEnv replaces p's environment with entries; an entry without a value keeps the stored
+// one, and without secret or target keeps the stored setting.
 func mergeEnv(ps *projects.Store, p *projects.Project, entries []EnvRequest) ([]projects.EnvVar, error) {
 	if len(entries) > projects.MaxEnvVars {
 		return nil, invalid("a project may have at most %d environment variables", projects.MaxEnvVars)
 	}
-	old := map[string]string{}
+	old := map[string]projects.EnvVar{}
 	for _, e := range p.Env {
-		old[e.Key] = e.Value
+		old[e.Key] = e
 	}
 	seen := map[string]bool{}
 	out := make([]projects.EnvVar, 0, len(entries))
@@ -354,12 +377,23 @@ func mergeEnv(ps *projects.Store, p *projects.Project, entries []EnvRequest) ([]
 			return nil, invalid("environment variable %s is given twice", key)
 		}
 		seen[key] = true
+		prev, existed := old[key]
+		v := projects.EnvVar{Key: key, Plain: prev.Plain, Target: prev.Target}
+		if e.Secret != nil {
+			v.Plain = !*e.Secret
+		}
+		if e.Target != nil {
+			if err := projects.ValidateTarget(key, *e.Target); err != nil {
+				return nil, invalid("%v", err)
+			}
+			v.Target = *e.Target
+		}
 		if e.Value == nil {
-			sealed, ok := old[key]
-			if !ok {
+			if !existed {
 				return nil, invalid("environment variable %s needs a value", key)
 			}
-			out = append(out, projects.EnvVar{Key: key, Value: sealed})
+			v.Value = prev.Value
+			out = append(out, v)
 			continue
 		}
 		if err := projects.ValidateEnvValue(key, *e.Value); err != nil {
@@ -372,7 +406,8 @@ func mergeEnv(ps *projects.Store, p *projects.Project, entries []EnvRequest) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, projects.EnvVar{Key: key, Value: sealed})
+		v.Value = sealed
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -115,7 +115,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		return d.fail(ctx, err)
 	}
 
-	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels, RequestedAt: d.status.CreatedAt}
+	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Branch: in.Branch, RepoURL: in.RepoURL, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels, RequestedAt: d.status.CreatedAt}
 	if plan.NeedsBuild() {
 		build := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			TaskQueue: in.BuildTaskQueue,
@@ -129,7 +129,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		var built BuildResult
 		if err := d.step(ctx, StepBuild, func() error {
 			return workflow.ExecuteActivity(build, BuildActivity, BuildInput{
-				DeploymentID: in.DeploymentID, Project: in.Project, RepoURL: in.RepoURL, SourceKey: uploaded.Key, Plan: plan,
+				DeploymentID: in.DeploymentID, Project: in.Project, Branch: in.Branch, RepoURL: in.RepoURL, SourceKey: uploaded.Key, Plan: plan,
 			}).Get(ctx, &built)
 		}); err != nil {
 			return d.fail(ctx, err)

@@ -155,6 +155,9 @@ type UploadResult struct {
 type BuildInput struct {
 	DeploymentID string `json:"deploymentId"`
 	Project      string `json:"project,omitempty"`
+	// Branch decides, with the project's settings, whether this is a production build (its
+	// caches and variables) or a preview.
+	Branch string `json:"branch,omitempty"`
 	// RepoURL scopes the build cache of deployments that belong to no project.
 	RepoURL   string      `json:"repoUrl,omitempty"`
 	SourceKey string      `json:"sourceKey"`
@@ -174,11 +177,15 @@ type BuildResult struct {
 type PublishInput struct {
 	DeploymentID string          `json:"deploymentId"`
 	Project      string          `json:"project,omitempty"`
+	Branch       string          `json:"branch,omitempty"`
+	RepoURL      string          `json:"repoUrl,omitempty"`
 	Commit       gitfetch.Commit `json:"commit"`
 	Plan         detect.Plan     `json:"plan"`
 	ArchiveKey   string          `json:"archiveKey"`
 	// SubDir is the directory inside the archive whose files are published ("" = all).
-	SubDir      string   `json:"subDir,omitempty"`
+	SubDir string `json:"subDir,omitempty"`
+	// AliasLabels are what the workflow expects publishing to move; the activity derives the
+	// labels itself from the project and branch and moves only those.
 	AliasLabels []string `json:"aliasLabels,omitempty"`
 	// RequestedAt orders deployments: publishing never moves an alias away from a newer one.
 	RequestedAt time.Time `json:"requestedAt"`

@@ -2,11 +2,13 @@
 // package-manager caches) from a workspace into a bounded tar.gz archive and
 // restores such an archive into a later workspace without trusting it.
 //
-// It is pure file-level code: storing archives (S3 or elsewhere) is the
-// caller's business. Archives are keyed by Key, a hash of the project, the
-// package manager, the lockfile's content, the node major version and the
-// machine architecture, so a cache is only reused when the installed tree
-// would be the same.
+// It is pure file-level code: storing archives (S3 or elsewhere) and deciding
+// which directories to cache are the caller's business. Archives are keyed by
+// Key: installed dependencies by the scope, the package manager, the
+// lockfile's and manifests' content, the node major version and the machine
+// architecture, so they are only reused when the installed tree would be the
+// same; download caches by everything but the lockfile and manifests. It must
+// never depend on Temporal, Redis, object storage or another SkyDeploy package.
 //
 // Restore treats the archive as hostile: entry names must be relative, clean
 // and inside one of the directories being restored; only directories, regular
@@ -36,13 +38,27 @@ import (
 	"time"
 )
 
+// Kinds of archives: what a cache holds decides what its key depends on.
+const (
+	// KindDeps is installed dependencies (node_modules): only valid for the exact lockfile
+	// and package manifests they were installed from.
+	KindDeps = "deps"
+	// KindDownloads is the package manager's own download cache (npm's cache, yarn's, pnpm's
+	// store): valid whatever the lockfile, so installs without one reuse their downloads.
+	KindDownloads = "downloads"
+)
+
 // KeyInput is what a cache archive depends on.
 type KeyInput struct {
-	Project        string // project ID
+	Scope          string // whose cache: the project and trust tier (see package activities)
+	Kind           string // KindDeps or KindDownloads
 	PackageManager string // npm, yarn, pnpm, bun...
-	Lockfile       []byte // content of the lockfile (nil if none)
-	NodeMajor      int    // major version of node used to install
-	Arch           string // GOOS/GOARCH of the worker; default runtime.GOOS+"/"+runtime.GOARCH
+	Lockfile       []byte // content of the lockfile (KindDeps; nil if none)
+	// Manifests are the package.json files the install read (KindDeps): their scripts run at
+	// install, so a changed manifest must not reuse a tree installed under the old one.
+	Manifests [][]byte
+	NodeMajor int    // major version of node used to install
+	Arch      string // GOOS/GOARCH of the worker; default runtime.GOOS+"/"+runtime.GOARCH
 }
 
 // Key returns a hex SHA-256 identifying a cache archive for in.
@@ -50,33 +66,61 @@ func Key(in KeyInput) string {
 	if in.Arch == "" {
 		in.Arch = runtime.GOOS + "/" + runtime.GOARCH
 	}
-	lock := sha256.Sum256(in.Lockfile)
 	h := sha256.New()
-	for _, f := range []string{"skydeploy-buildcache-v1", in.Project, in.PackageManager,
-		hex.EncodeToString(lock[:]), strconv.Itoa(in.NodeMajor), in.Arch} {
+	write := func(f string) {
 		// Length-prefixed so that no two inputs hash the same bytes.
 		fmt.Fprintf(h, "%d:%s\n", len(f), f)
+	}
+	for _, f := range []string{"skydeploy-buildcache-v2", in.Scope, in.Kind, in.PackageManager, strconv.Itoa(in.NodeMajor), in.Arch} {
+		write(f)
+	}
+	if in.Kind != KindDownloads {
+		lock := sha256.Sum256(in.Lockfile)
+		write(hex.EncodeToString(lock[:]))
+		write(strconv.Itoa(len(in.Manifests)))
+		for _, m := range in.Manifests {
+			sum := sha256.Sum256(m)
+			write(hex.EncodeToString(sum[:]))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// HomeDir is the build's HOME relative to the workspace (see package
-// sandbox); package-manager caches live below it.
-const HomeDir = ".skydeploy/home"
-
-// DefaultDirs lists the workspace-relative directories worth caching for a
-// package manager.
-func DefaultDirs(packageManager string) []string {
-	switch packageManager {
-	case "yarn":
-		return []string{"node_modules", ".yarn/cache", HomeDir + "/.yarn-cache"}
-	case "pnpm":
-		return []string{"node_modules", HomeDir + "/.pnpm-store"}
-	case "bun":
-		return []string{"node_modules", HomeDir + "/.bun/install/cache"}
-	default:
-		return []string{"node_modules", HomeDir + "/.npm"}
+// Fingerprint summarises the content of dirs (workspace-relative; missing ones count as
+// empty) cheaply: the number of entries, their total size and the newest modification time.
+// Two equal fingerprints mean, for a download cache that only ever grows, nothing was added.
+func Fingerprint(workspace string, dirs []string) string {
+	root, err := os.OpenRoot(workspace)
+	if err != nil {
+		return ""
 	}
+	defer root.Close()
+	var n, size int64
+	var newest time.Time
+	for _, d := range dirs {
+		d, err := cleanDir(d)
+		if err != nil {
+			continue
+		}
+		_ = fs.WalkDir(root.FS(), d, func(name string, de fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			info, err := de.Info()
+			if err != nil {
+				return nil
+			}
+			n++
+			if info.Mode().IsRegular() {
+				size += info.Size()
+			}
+			if info.ModTime().After(newest) {
+				newest = info.ModTime()
+			}
+			return nil
+		})
+	}
+	return fmt.Sprintf("%d/%d/%d", n, size, newest.UnixNano())
 }
 
 // TooLargeError reports that an archive (packed, or being restored) is over its

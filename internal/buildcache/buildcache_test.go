@@ -27,22 +27,45 @@ func write(t *testing.T, p, content string, mode os.FileMode) {
 }
 
 func TestKey(t *testing.T) {
-	base := KeyInput{Project: "p1", PackageManager: "npm", Lockfile: []byte("lock"), NodeMajor: 20}
+	base := KeyInput{Scope: "p1", Kind: KindDeps, PackageManager: "npm", Lockfile: []byte("lock"), Manifests: [][]byte{[]byte("{}")}, NodeMajor: 20}
 	k := Key(base)
 	if len(k) != 64 || Key(base) != k {
 		t.Fatalf("key %q not stable", k)
 	}
-	for _, v := range []KeyInput{
-		{Project: "p2", PackageManager: "npm", Lockfile: []byte("lock"), NodeMajor: 20},
-		{Project: "p1", PackageManager: "pnpm", Lockfile: []byte("lock"), NodeMajor: 20},
-		{Project: "p1", PackageManager: "npm", Lockfile: []byte("lock2"), NodeMajor: 20},
-		{Project: "p1", PackageManager: "npm", Lockfile: []byte("lock"), NodeMajor: 22},
-		{Project: "p1", PackageManager: "npm", Lockfile: []byte("lock"), NodeMajor: 20, Arch: "linux/arm64"},
-		{Project: "p1n", PackageManager: "pm", Lockfile: []byte("lock"), NodeMajor: 20},
+	vary := func(f func(*KeyInput)) KeyInput { v := base; f(&v); return v }
+	for name, v := range map[string]KeyInput{
+		"scope":           vary(func(v *KeyInput) { v.Scope = "p2" }),
+		"kind":            vary(func(v *KeyInput) { v.Kind = KindDownloads }),
+		"package manager": vary(func(v *KeyInput) { v.PackageManager = "pnpm" }),
+		"lockfile":        vary(func(v *KeyInput) { v.Lockfile = []byte("lock2") }),
+		"manifest":        vary(func(v *KeyInput) { v.Manifests = [][]byte{[]byte(`{"scripts":{"postinstall":"x"}}`)} }),
+		"more manifests":  vary(func(v *KeyInput) { v.Manifests = append(v.Manifests, []byte("{}")) }),
+		"node":            vary(func(v *KeyInput) { v.NodeMajor = 22 }),
+		"arch":            vary(func(v *KeyInput) { v.Arch = "linux/arm64" }),
+		"ambiguous":       {Scope: "p1d", Kind: "eps", PackageManager: "npm", Lockfile: []byte("lock"), NodeMajor: 20},
 	} {
 		if Key(v) == k {
-			t.Errorf("%+v has the same key", v)
+			t.Errorf("changing the %s keeps the key", name)
 		}
+	}
+	// A download cache does not depend on the lockfile or manifests.
+	d1 := KeyInput{Scope: "p1", Kind: KindDownloads, PackageManager: "npm", Lockfile: []byte("a"), NodeMajor: 20}
+	d2 := KeyInput{Scope: "p1", Kind: KindDownloads, PackageManager: "npm", Manifests: [][]byte{[]byte("b")}, NodeMajor: 20}
+	if Key(d1) != Key(d2) {
+		t.Error("the download cache's key depends on the lockfile")
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	ws := t.TempDir()
+	write(t, filepath.Join(ws, "cache/a"), "aaa", 0o644)
+	f1 := Fingerprint(ws, []string{"cache", "missing"})
+	if f1 != Fingerprint(ws, []string{"cache", "missing"}) {
+		t.Fatal("fingerprint not stable")
+	}
+	write(t, filepath.Join(ws, "cache/b"), "b", 0o644)
+	if Fingerprint(ws, []string{"cache"}) == f1 {
+		t.Fatal("a new file keeps the fingerprint")
 	}
 }
 
@@ -60,7 +83,7 @@ func TestPackRestoreRoundTrip(t *testing.T) {
 	write(t, filepath.Join(src, ".skydeploy/home/.npm/_cacache/index"), "idx", 0o644)
 	write(t, filepath.Join(src, "src/app.js"), "app", 0o644)
 
-	dirs := DefaultDirs("npm")
+	dirs := []string{"node_modules", ".skydeploy/home/.npm"}
 	var buf bytes.Buffer
 	st, err := Pack(src, dirs, &buf, Limits{MaxArchiveBytes: 1 << 20})
 	must(t, err)

@@ -3,7 +3,7 @@
 // encrypted at rest (AES-256-GCM, key derived from SKYDEPLOY_SECRET_KEY with HKDF-SHA256).
 //
 // Plain values exist only in memory: the API shows masked values, logs never see them, and the
-// build activity asks BuildEnv for them. The package must never depend on Temporal or Redis.
+// build activity asks BuildSettings for them. The package must never depend on Temporal or Redis.
 package projects
 
 import (
@@ -34,10 +34,64 @@ type Project struct {
 }
 
 // EnvVar is one build-time environment variable. Value is sealed (see Store.Seal) except in
-// the API's masked view.
+// the API's view, where secret values are masked.
 type EnvVar struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// Plain marks a value that is not secret: the API shows it, build logs do not mask it, and
+	// by default it applies to previews too. Variables stored before this field existed are
+	// secret.
+	Plain bool `json:"plain,omitempty"`
+	// Target is the environment the variable applies to: TargetProduction, TargetPreview or
+	// TargetAll; empty means the default, DefaultTarget.
+	Target string `json:"target,omitempty"`
+}
+
+// Environments a variable can apply to.
+const (
+	TargetProduction = "production"
+	TargetPreview    = "preview"
+	TargetAll        = "all"
+)
+
+// DefaultTarget is where a variable applies unless it says otherwise: secrets only to
+// production builds (a preview builds whatever a branch pusher wrote, and its log is public),
+// plain values everywhere.
+func DefaultTarget(plain bool) string {
+	if plain {
+		return TargetAll
+	}
+	return TargetProduction
+}
+
+// EffectiveTarget is the environment v applies to.
+func (v EnvVar) EffectiveTarget() string {
+	if v.Target == "" {
+		return DefaultTarget(v.Plain)
+	}
+	return v.Target
+}
+
+// AppliesTo reports whether v is set in production (or preview) builds.
+func (v EnvVar) AppliesTo(production bool) bool {
+	switch v.EffectiveTarget() {
+	case TargetAll:
+		return true
+	case TargetProduction:
+		return production
+	case TargetPreview:
+		return !production
+	}
+	return false
+}
+
+// ValidateTarget returns a readable error for a target that is none of the three.
+func ValidateTarget(key, target string) error {
+	switch target {
+	case "", TargetProduction, TargetPreview, TargetAll:
+		return nil
+	}
+	return fmt.Errorf("environment variable %s: target must be %q, %q or %q, not %q", key, TargetProduction, TargetPreview, TargetAll, target)
 }
 
 // Watch says whether and how the project redeploys itself on new commits.

@@ -108,41 +108,56 @@ func (s *Store) Seal(project, key, value string) (string, error) {
 	return s.sealer.Seal(project, key, value)
 }
 
-// Masked returns p's environment with each value masked. A value that does not decrypt shows
-// as "(unreadable)" so an operator sees the key changed.
+// Masked returns p's environment for the API: plain values as they are, secret ones masked. A
+// value that does not decrypt shows as "(unreadable)" so an operator sees the key changed.
 func (s *Store) Masked(p *Project) []EnvVar {
 	out := make([]EnvVar, 0, len(p.Env))
 	for _, e := range p.Env {
 		v, err := s.sealer.Open(p.Name, e.Key, e.Value)
-		m := Mask(v)
-		if err != nil {
-			m = "(unreadable)"
+		shown := v
+		if !e.Plain {
+			shown = Mask(v)
 		}
-		out = append(out, EnvVar{Key: e.Key, Value: m})
+		if err != nil {
+			shown = "(unreadable)"
+		}
+		out = append(out, EnvVar{Key: e.Key, Value: shown, Plain: e.Plain, Target: e.EffectiveTarget()})
 	}
 	return out
 }
 
-// BuildEnv returns the decrypted build-time environment of a project (empty for projects
-// without variables or unknown projects). It implements activities.ProjectSource.
-func (s *Store) BuildEnv(ctx context.Context, project string) (map[string]string, error) {
-	if project == "" {
-		return map[string]string{}, nil
-	}
+// BuildSettings is what a build needs of its project: where its code comes from, whether
+// this build is the production one, and its environment.
+type BuildSettings struct {
+	RepoURL    string
+	Production bool
+	// Env holds the variables that apply to this environment, decrypted.
+	Env map[string]string
+	// Secrets are the values of Env's secret variables, to be masked in build logs.
+	Secrets []string
+}
+
+// BuildSettings returns the settings of a build of project's branch: production when the
+// branch is the project's production branch. It implements activities.ProjectSource.
+// ErrNotFound when the project does not exist.
+func (s *Store) BuildSettings(ctx context.Context, project, branch string) (BuildSettings, error) {
 	p, err := s.Get(ctx, project)
-	if errors.Is(err, ErrNotFound) {
-		return map[string]string{}, nil
-	}
 	if err != nil {
-		return nil, err
+		return BuildSettings{}, err
 	}
-	env := make(map[string]string, len(p.Env))
+	bs := BuildSettings{RepoURL: p.RepoURL, Production: branch == p.Branch(), Env: map[string]string{}}
 	for _, e := range p.Env {
+		if !e.AppliesTo(bs.Production) {
+			continue
+		}
 		v, err := s.sealer.Open(p.Name, e.Key, e.Value)
 		if err != nil {
-			return nil, fmt.Errorf("environment variable %s of project %s: %w", e.Key, p.Name, err)
+			return BuildSettings{}, fmt.Errorf("environment variable %s of project %s: %w", e.Key, p.Name, err)
 		}
-		env[e.Key] = v
+		bs.Env[e.Key] = v
+		if !e.Plain {
+			bs.Secrets = append(bs.Secrets, v)
+		}
 	}
-	return env, nil
+	return bs, nil
 }

@@ -248,3 +248,27 @@ func GitHubRepo(u string) (owner, name string, ok bool) {
 	}
 	return parts[0], strings.TrimSuffix(parts[1], ".git"), true
 }
+
+// Canonical is the one form in which two URLs of the same repository compare equal: lower-case
+// scheme and host, the scheme's default port dropped, no trailing "/" or ".git", no query or
+// fragment. It keeps the path's case (some hosts are case-sensitive). A string that does not
+// parse is returned trimmed and lower-cased.
+func Canonical(u string) string {
+	u = strings.TrimSpace(u)
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" {
+		return strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git"))
+	}
+	scheme := strings.ToLower(parsed.Scheme)
+	host := strings.ToLower(parsed.Hostname())
+	if port := parsed.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	path := strings.TrimSuffix(strings.TrimRight(parsed.EscapedPath(), "/"), ".git")
+	return scheme + "://" + host + path
+}
+
+// SameRepository reports whether a and b name the same repository.
+func SameRepository(a, b string) bool { return Canonical(a) == Canonical(b) }

@@ -104,3 +104,28 @@ func TestGitHubRepo(t *testing.T) {
 		t.Fatal("GitHubRepo accepted a gitlab URL")
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	same := [][2]string{
+		{"https://github.com/Owner/Repo", "https://GITHUB.com/Owner/Repo.git"},
+		{"https://github.com/o/r/", "https://github.com:443/o/r"},
+		{"http://127.0.0.1:8000/site.git", "HTTP://127.0.0.1:8000/site"},
+		{" https://gitlab.com/g/sub/r.git ", "https://gitlab.com/g/sub/r"},
+	}
+	for _, p := range same {
+		if !SameRepository(p[0], p[1]) {
+			t.Errorf("%q and %q should be the same repository (%q vs %q)", p[0], p[1], Canonical(p[0]), Canonical(p[1]))
+		}
+	}
+	different := [][2]string{
+		{"https://github.com/o/r", "https://github.com/o/r2"},
+		{"https://github.com/o/r", "https://gitlab.com/o/r"},
+		{"https://github.com/o/r", "http://github.com:8080/o/r"},
+		{"https://github.com/o/Repo", "https://github.com/o/repo"},
+	}
+	for _, p := range different {
+		if SameRepository(p[0], p[1]) {
+			t.Errorf("%q and %q should differ", p[0], p[1])
+		}
+	}
+}
