@@ -27,19 +27,19 @@ import (
 
 // ProjectView is the API's view of a project: environment values masked, URLs resolved.
 type ProjectView struct {
-	Name             string            `json:"name"`
-	RepoURL          string            `json:"repoUrl"`
-	ProductionBranch string            `json:"productionBranch"`
-	RootDir          string            `json:"rootDir"`
-	InstallCommand   string            `json:"installCommand"`
-	BuildCommand     string            `json:"buildCommand"`
-	OutputDir        string            `json:"outputDir"`
-	Env              []EnvView         `json:"env"`
-	Watch            WatchView         `json:"watch"`
-	URL              string            `json:"url"`
-	LiveDeploymentID string            `json:"liveDeploymentId"`
-	CreatedAt        time.Time         `json:"createdAt"`
-	UpdatedAt        time.Time         `json:"updatedAt"`
+	Name             string    `json:"name"`
+	RepoURL          string    `json:"repoUrl"`
+	ProductionBranch string    `json:"productionBranch"`
+	RootDir          string    `json:"rootDir"`
+	InstallCommand   string    `json:"installCommand"`
+	BuildCommand     string    `json:"buildCommand"`
+	OutputDir        string    `json:"outputDir"`
+	Env              []EnvView `json:"env"`
+	Watch            WatchView `json:"watch"`
+	URL              string    `json:"url"`
+	LiveDeploymentID string    `json:"liveDeploymentId"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // WatchView is a project's watch settings; Interval is a Go duration ("1m0s").
