@@ -111,7 +111,7 @@ func (b *build) stepEgress(step string) *egressProxy {
 		Policy:   egress.Policy{Allow: bs.Egress.Allow, Deny: bs.PlatformAddresses, MaxBytes: bs.EgressBytes},
 		Resolver: bs.Resolver,
 		OnRefused: func(r *egress.Refusal) {
-			b.log.Line("system", "Egress refused ("+step+"): "+strings.TrimPrefix(r.Error(), "egress to "))
+			b.log.Line("system", "Egress refused ("+step+"): "+r.Describe())
 		},
 	})}
 }

@@ -40,6 +40,8 @@ type env struct {
 	cancel  context.CancelFunc
 	// sites is the request handler's address (host:port); the Host header picks the site.
 	sites string
+	// siteAdmin is the request handler's admin address (health, metrics).
+	siteAdmin string
 }
 
 // envOptions choose what startEnvWith runs.
@@ -76,6 +78,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.siteAdmin = adminLn.Addr().String()
 	serveDone := make(chan error, 1)
 	handler := servehandler.New(app.NewStore(cfg), app.ServeOptions(cfg, log))
 	go func() { serveDone <- servehandler.Serve(ctx, handler, siteLn, adminLn) }()

@@ -137,7 +137,8 @@ func TestPolicyDecisions(t *testing.T) {
 		{allowList, "mirror.example:8080", ""},
 		{allowList, "mirror.example:443", "allow-list"},
 		{allowList, "127.0.0.1:4873", ""},
-		{allowList, "127.0.0.1:6379", "allow-list"},
+		{allowList, "127.0.0.1:6379", "loopback"},
+		{allowList, "10.0.0.7:443", "private"},
 		{allowList, "203.0.113.9:8443", ""},
 	}
 	for _, tt := range tests {

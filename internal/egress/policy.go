@@ -140,11 +140,14 @@ type Refusal struct {
 	Reason string
 }
 
-func (r *Refusal) Error() string {
+func (r *Refusal) Error() string { return "egress refused: " + r.Describe() }
+
+// Describe is "host (address): reason", the way a build log shows a refusal.
+func (r *Refusal) Describe() string {
 	if r.Addr != "" && r.Addr != r.Host {
-		return fmt.Sprintf("egress to %s (%s) refused: %s", r.Host, r.Addr, r.Reason)
+		return fmt.Sprintf("%s (%s): %s", r.Host, r.Addr, r.Reason)
 	}
-	return fmt.Sprintf("egress to %s refused: %s", r.Host, r.Reason)
+	return r.Host + ": " + r.Reason
 }
 
 // Resolver looks up a name's addresses; *net.Resolver is one.

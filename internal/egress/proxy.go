@@ -233,15 +233,28 @@ func (p *Proxy) Dial(ctx context.Context, hostport string) (net.Conn, error) {
 		p.refuse(r)
 		return nil, r
 	}
+	target := net.JoinHostPort(host, portStr)
+	literal, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	isLiteral := err == nil
+	if isLiteral {
+		// An address says what it is without a lookup: name its class first.
+		if why := p.policy.check(literal, port, p.policy.matchingRules(host, port)); why != "" {
+			r := &Refusal{Host: target, Reason: why}
+			p.refuse(r)
+			return nil, r
+		}
+	}
+	// Names outside the allow-list are refused without a lookup, so that a build cannot leak
+	// data through DNS queries the worker makes for it.
 	rules := p.policy.matchingRules(host, port)
 	if len(rules) == 0 {
-		r := &Refusal{Host: net.JoinHostPort(host, portStr), Reason: "not in the allow-list (SKYDEPLOY_BUILD_EGRESS)"}
+		r := &Refusal{Host: target, Reason: "not in the allow-list (SKYDEPLOY_BUILD_EGRESS)"}
 		p.refuse(r)
 		return nil, r
 	}
 	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		addrs = []netip.Addr{a}
+	if isLiteral {
+		addrs = []netip.Addr{literal}
 	} else {
 		if !validHostname(host) {
 			r := &Refusal{Host: host, Reason: "not a host name"}
@@ -252,7 +265,7 @@ func (p *Proxy) Dial(ctx context.Context, hostport string) (net.Conn, error) {
 		addrs, err = p.resolver.LookupNetIP(lctx, "ip", host)
 		cancel()
 		if err != nil || len(addrs) == 0 {
-			r := &Refusal{Host: net.JoinHostPort(host, portStr), Reason: "name does not resolve"}
+			r := &Refusal{Host: target, Reason: "name does not resolve"}
 			if err != nil {
 				r.Reason += ": " + shortDNSError(err)
 			}
@@ -264,7 +277,7 @@ func (p *Proxy) Dial(ctx context.Context, hostport string) (net.Conn, error) {
 	// so that which one is tried cannot decide where the build ends up.
 	for _, a := range addrs {
 		if why := p.policy.check(a, port, rules); why != "" {
-			r := &Refusal{Host: net.JoinHostPort(host, portStr), Addr: net.JoinHostPort(a.Unmap().String(), portStr), Reason: why}
+			r := &Refusal{Host: target, Addr: net.JoinHostPort(a.Unmap().String(), portStr), Reason: why}
 			p.refuse(r)
 			return nil, r
 		}
