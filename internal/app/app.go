@@ -121,6 +121,7 @@ func NewActivities(cfg config.Config, store *storage.Store, live *livestatus.Sto
 			MaxSiteBytes:    cfg.MaxSiteBytes,
 			AllowPrivateGit: cfg.AllowPrivateGitHosts,
 			GitHubToken:     cfg.GitHubToken,
+			GitHubAPIURL:    cfg.GitHubAPIURL, GitCredentials: cfg.GitCredentials, CloneConcurrency: cfg.CloneConcurrency,
 			Build: activities.BuildSettings{
 				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
 				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.BuildSandbox,
