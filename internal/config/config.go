@@ -401,7 +401,7 @@ func (f field) String() string {
 // host is a name or an address, with ":port" only for a port that is not the default one.
 func parseHostCredentials(v string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, item := range strings.Split(v, ",") {
+	for i, item := range strings.Split(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue
@@ -410,7 +410,7 @@ func parseHostCredentials(v string) (map[string]string, error) {
 		host = strings.ToLower(strings.TrimSpace(host))
 		user, token, hasColon := strings.Cut(cred, ":")
 		if !ok || host == "" || strings.ContainsAny(host, "/@ ") {
-			return nil, fmt.Errorf("entry %q is not host=user:token", redact(item))
+			return nil, fmt.Errorf("entry %d is not host=user:token", i+1) // the entry itself may hold a token
 		}
 		if !hasColon || user == "" || token == "" {
 			return nil, fmt.Errorf("entry for %s is not host=user:token (a user name and a token, separated by a colon)", host)
@@ -421,12 +421,6 @@ func parseHostCredentials(v string) (map[string]string, error) {
 		out[host] = cred
 	}
 	return out, nil
-}
-
-// redact keeps what comes before "=" of a credential entry, so an error never shows a token.
-func redact(item string) string {
-	host, _, _ := strings.Cut(item, "=")
-	return host + "=…"
 }
 
 // Validate reports settings that cannot work.
