@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Limits bound what Export writes.
+// Limits bound what Fetch receives and what Export writes (0 = no limit).
 type Limits struct {
 	MaxFiles     int
 	MaxFileBytes int64
@@ -27,7 +27,8 @@ type Stats struct {
 	Skipped []string // human-readable notes on entries that were not written
 }
 
-// LimitError says which limit a tree exceeded.
+// LimitError says which limit a pack (while it is fetched) or a tree (while it is exported)
+// exceeded; its message names the setting.
 type LimitError struct{ Msg string }
 
 func (e *LimitError) Error() string { return e.Msg }

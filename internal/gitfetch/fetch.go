@@ -195,10 +195,9 @@ func classify(o Options, err error) error {
 		return ge
 	}
 	msg := err.Error()
+	var le *LimitError
 	switch {
-	case errors.As(err, new(*LimitError)):
-		var le *LimitError
-		errors.As(err, &le)
+	case errors.As(err, &le): // the pack check refused it; the message names the limit
 		return &Error{Kind: KindTooLarge, Msg: le.Msg, Err: err}
 	case errors.Is(err, ErrTooLarge):
 		return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("repository %s is larger than the limit of %s fetched (SKYDEPLOY_MAX_REPO_BYTES)", o.URL, formatBytes(o.Limits.MaxBytes)), Err: err}
