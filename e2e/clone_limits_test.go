@@ -26,7 +26,9 @@ const maxCloneRSS = 300 << 20
 // process of their own (`skydeploy worker --light-only`), so its peak RSS is the worker's
 // own: nothing else of the test lives in it, and the clone is the only work it is given.
 // The deployment must fail at the clone, at once (non-retryable), naming the limit, and the
-// worker's peak RSS must stay under 300 MiB. It runs twice: with the default limits the
+// worker's peak RSS (VmHWM of its /proc status, read while it still runs) must stay under
+// 300 MiB. Without the pack check, the same run measures about 820 MiB (go-git's indexer
+// holds the blob whole), so the figure does see the clone. It runs twice: with the default limits the
 // largest-object limit refuses it; with that limit raised above 768 MiB the decompressed
 // budget still does, although the pack is far below SKYDEPLOY_MAX_REPO_BYTES.
 func TestZerosBlobIsRefusedWithoutInflating(t *testing.T) {
@@ -70,7 +72,15 @@ func TestZerosBlobIsRefusedWithoutInflating(t *testing.T) {
 			if strings.Count(log, "Cloning ") != 1 {
 				t.Errorf("the clone ran %d times, want once (a limit is not retried):\n%s", strings.Count(log, "Cloning "), log)
 			}
-			// Stop the worker cleanly and read the peak the kernel kept for its whole life.
+			t.Logf("refused in %s: %q", took.Round(time.Millisecond), d.Error)
+			t.Logf("light worker peak RSS (VmHWM): %.1f MiB idle, %.1f MiB after the refused clone (limit %d MiB)",
+				mib(idle), mib(peak), maxCloneRSS>>20)
+			if peak >= maxCloneRSS {
+				t.Errorf("the light worker's peak RSS reached %.1f MiB, want under %d MiB", mib(peak), maxCloneRSS>>20)
+			}
+			// (wait4's ru_maxrss is no measure here: Linux carries the forking test process's
+			// high-water mark into the child across exec.) Stop the worker cleanly so the next
+			// run's worker takes the next deployment.
 			_ = syscall.Kill(pid, syscall.SIGTERM)
 			done := make(chan struct{})
 			go func() { _ = worker.Wait(); close(done) }()
@@ -79,19 +89,6 @@ func TestZerosBlobIsRefusedWithoutInflating(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
 				<-done
-			}
-			var lifetime int64
-			if ru, ok := worker.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				lifetime = ru.Maxrss << 10 // KiB on Linux
-			}
-			t.Logf("refused in %s: %q", took.Round(time.Millisecond), d.Error)
-			t.Logf("light worker peak RSS: %.1f MiB idle, %.1f MiB after the refused clone, %.1f MiB over its whole life (limit %d MiB)",
-				mib(idle), mib(peak), mib(lifetime), maxCloneRSS>>20)
-			if peak >= maxCloneRSS || lifetime >= maxCloneRSS {
-				t.Errorf("the light worker's peak RSS reached %.1f MiB, want under %d MiB", mib(max(peak, lifetime)), maxCloneRSS>>20)
-			}
-			if lifetime == 0 {
-				t.Error("no rusage for the worker process")
 			}
 			hostileRejected("repository: 768 MiB blob of zeros in a <1 MiB pack (" + tc.name + ")")
 		})
