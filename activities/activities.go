@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -34,7 +35,13 @@ type Settings struct {
 	MaxSiteBytes int64
 	// AllowPrivateGit lets clones reach internal addresses (development and tests only).
 	AllowPrivateGit bool
-	GitHubToken     string
+	// GitHubToken goes to GitHub's git host and to the host of GitHubAPIURL, and nowhere else;
+	// GitCredentials ("host" or "host:port" -> "user:token") go each to their own host only.
+	GitHubToken    string
+	GitHubAPIURL   string
+	GitCredentials map[string]string
+	// CloneConcurrency bounds the clones this worker runs at once (0: 4).
+	CloneConcurrency int
 	// Build settings.
 	Build BuildSettings
 }
@@ -47,6 +54,9 @@ type Activities struct {
 	Log      *slog.Logger
 	// Secrets opens project settings (environment variables); nil when no projects exist.
 	Projects ProjectSource
+
+	cloneSlotsOnce sync.Once
+	cloneSlots     chan struct{}
 }
 
 func (a *Activities) logger() *slog.Logger {

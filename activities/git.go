@@ -47,12 +47,29 @@ func (a *Activities) CloneRepository(ctx context.Context, in workflows.CloneInpu
 	return res, nil
 }
 
-// checkout fetches and exports a commit into the deployment's workspace.
+// checkout fetches and exports a commit into the deployment's workspace. The clone's git
+// storage is written next to the source, on disk, and removed once the tree is exported.
 func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log *stepLog) (workflows.CloneResult, error) {
 	var res workflows.CloneResult
+	release, err := a.cloneSlot(ctx, log)
+	if err != nil {
+		return res, err
+	}
+	defer release()
+	ws := a.workspace(in.DeploymentID)
+	src, gitDir := filepath.Join(ws, "src"), filepath.Join(ws, "git")
+	if err := os.RemoveAll(ws); err != nil {
+		return res, fmt.Errorf("clear workspace: %w", err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return res, fmt.Errorf("create workspace: %w", err)
+	}
+	defer os.RemoveAll(gitDir)
+	lim := gitfetch.Limits{MaxFiles: a.Settings.MaxFiles, MaxFileBytes: a.Settings.MaxFileBytes, MaxBytes: a.Settings.MaxRepoBytes}
 	commit, err := gitfetch.Fetch(ctx, gitfetch.Options{
-		URL: in.RepoURL, Branch: in.Branch, Commit: in.Commit,
-		MaxBytes: a.Settings.MaxRepoBytes, AllowPrivate: a.Settings.AllowPrivateGit, Token: a.Settings.GitHubToken,
+		URL: in.RepoURL, Branch: in.Branch, Commit: in.Commit, Dir: gitDir, Limits: lim,
+		AllowPrivate: a.Settings.AllowPrivateGit,
+		Credentials:  gitfetch.HostCredentials(a.Settings.GitHubToken, a.Settings.GitHubAPIURL, a.Settings.GitCredentials),
 	})
 	if err != nil {
 		var ge *gitfetch.Error
@@ -61,15 +78,7 @@ func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log 
 		}
 		return res, transient(string(gitfetch.KindTransient), err, "clone %s", in.RepoURL)
 	}
-	ws := a.workspace(in.DeploymentID)
-	src := filepath.Join(ws, "src")
-	if err := os.RemoveAll(ws); err != nil {
-		return res, fmt.Errorf("clear workspace: %w", err)
-	}
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return res, fmt.Errorf("create workspace: %w", err)
-	}
-	st, err := gitfetch.Export(commit, src, gitfetch.Limits{MaxFiles: a.Settings.MaxFiles, MaxFileBytes: a.Settings.MaxFileBytes, MaxBytes: a.Settings.MaxRepoBytes})
+	st, err := gitfetch.Export(commit, src, lim)
 	for _, note := range st.Skipped {
 		log.Line("stderr", "warning: "+note)
 	}
@@ -89,6 +98,38 @@ func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log 
 		return res, fmt.Errorf("record commit: %w", err)
 	}
 	return res, nil
+}
+
+// defaultCloneConcurrency is the number of clones a worker runs at once when not configured.
+const defaultCloneConcurrency = 4
+
+// cloneSlot waits for one of this worker's clone slots (SKYDEPLOY_CLONE_CONCURRENCY), so that
+// many deployments at once cannot exhaust a light worker's memory, disk or network; it
+// returns the function that frees the slot. While it waits the activity keeps heartbeating
+// (keepAlive), and cancellation ends the wait.
+func (a *Activities) cloneSlot(ctx context.Context, log *stepLog) (release func(), err error) {
+	a.cloneSlotsOnce.Do(func() {
+		n := a.Settings.CloneConcurrency
+		if n < 1 {
+			n = defaultCloneConcurrency
+		}
+		a.cloneSlots = make(chan struct{}, n)
+	})
+	release = func() { <-a.cloneSlots }
+	select {
+	case a.cloneSlots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	log.Printf("Waiting for a clone slot: this worker already runs %d clones (SKYDEPLOY_CLONE_CONCURRENCY)", cap(a.cloneSlots))
+	begin := time.Now()
+	select {
+	case a.cloneSlots <- struct{}{}:
+		log.Printf("Clone slot free after %s", time.Since(begin).Round(time.Millisecond))
+		return release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ensureWorkspace returns the source directory of the deployment's commit, fetching it again

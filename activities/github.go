@@ -46,7 +46,8 @@ func (p *ProjectActivities) CheckBranchHead(ctx context.Context, in workflows.Br
 		}
 		return CheckGitHubHead(ctx, gh, owner, name, in.Branch, in.ETag, time.Now)
 	}
-	heads, err := gitfetch.LsRemote(ctx, gitfetch.Options{URL: in.RepoURL, AllowPrivate: p.Settings.AllowPrivateGit, Token: p.Settings.GitHubToken, Branch: in.Branch})
+	heads, err := gitfetch.LsRemote(ctx, gitfetch.Options{URL: in.RepoURL, AllowPrivate: p.Settings.AllowPrivateGit, Branch: in.Branch,
+		Credentials: gitfetch.HostCredentials(p.Settings.GitHubToken, p.Settings.GitHubAPIURL, p.Settings.GitCredentials)})
 	if err != nil {
 		var ge *gitfetch.Error
 		if errors.As(err, &ge) && ge.Permanent() {
@@ -171,4 +172,25 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// hostScopedToken adds the GitHub token to requests for the API's host and to no other, so
+// that a redirect (which the HTTP client follows by itself) cannot carry it elsewhere.
+type hostScopedToken struct {
+	base  http.RoundTripper
+	host  string
+	token string
+}
+
+func (t *hostScopedToken) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Del("Authorization")
+	if strings.EqualFold(req.URL.Host, t.host) {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
 }

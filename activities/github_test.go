@@ -131,3 +131,35 @@ func TestCheckBranchHeadFailures(t *testing.T) {
 func branchHeadIn(repoURL, branch string) workflows.BranchHeadInput {
 	return workflows.BranchHeadInput{RepoURL: repoURL, Branch: branch}
 }
+
+// The GitHub token goes to the API's host only: when the API redirects elsewhere (the HTTP
+// client follows by itself), the other host gets no Authorization header.
+func TestGitHubTokenStaysOnTheAPIHost(t *testing.T) {
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("Authorization"))
+		w.Write([]byte(sha))
+	}))
+	defer other.Close()
+	var apiAuth []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiAuth = append(apiAuth, r.Header.Get("Authorization"))
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer api.Close()
+	p := &ProjectActivities{Settings: ProjectSettings{GitHubAPIURL: api.URL, GitHubToken: "test-token"}}
+	head, err := p.CheckBranchHead(context.Background(), branchHeadIn("https://github.com/acme/site", "main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.SHA != sha {
+		t.Fatalf("head = %+v: the redirect was not followed", head)
+	}
+	if len(apiAuth) != 1 || apiAuth[0] != "Bearer test-token" {
+		t.Errorf("the API host saw %q, want the token", apiAuth)
+	}
+	if len(elsewhere) != 1 || elsewhere[0] != "" {
+		t.Errorf("the redirect target saw Authorization %q, want none", elsewhere)
+	}
+}

@@ -33,8 +33,11 @@ type ProjectSettings struct {
 	// KeepDeployments is how many successful deployments retention keeps per project.
 	KeepDeployments int
 	// GitHubAPIURL and GitHubToken reach the GitHub REST API (token optional: 60 requests/hour).
+	// The token goes to that API's host and GitHub's git host only (see gitfetch.HostCredentials).
 	GitHubAPIURL string
 	GitHubToken  string
+	// GitCredentials are per-host git credentials for ls-remote (SKYDEPLOY_GIT_CREDENTIALS).
+	GitCredentials map[string]string
 	// AllowPrivateGit lets ls-remote reach internal addresses (development and tests only).
 	AllowPrivateGit bool
 	// BlobGrace protects unreferenced blobs younger than this from retention (an in-flight
@@ -175,21 +178,25 @@ func (p *ProjectActivities) githubClient() (*github.Client, error) {
 }
 
 // NewGitHubClient returns a go-github client for apiURL ("" = api.github.com), authenticated
-// when token is set.
+// when token is set. The token is sent only to the API's own host: a redirect elsewhere goes
+// without it (hostScopedToken).
 func NewGitHubClient(hc *http.Client, apiURL, token string) (*github.Client, error) {
-	c := github.NewClient(hc)
+	if apiURL == "" {
+		apiURL = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("GitHub API URL %q is not an http(s) URL", apiURL)
+	}
 	if token != "" {
-		c = c.WithAuthToken(token)
+		scoped := *hc
+		scoped.Transport = &hostScopedToken{base: hc.Transport, host: u.Host, token: token}
+		hc = &scoped
 	}
-	if apiURL != "" {
-		if !strings.HasSuffix(apiURL, "/") {
-			apiURL += "/"
-		}
-		u, err := url.Parse(apiURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("GitHub API URL %q is not an http(s) URL", apiURL)
-		}
-		c.BaseURL = u
-	}
+	c := github.NewClient(hc)
+	c.BaseURL = u
 	return c, nil
 }

@@ -50,6 +50,9 @@ type envOptions struct {
 	config func(*config.Config)
 	// noBuildWorker leaves builds to worker processes the test starts itself.
 	noBuildWorker bool
+	// noLightWorker leaves workflows and light steps (clone, detect, upload, publish) to
+	// worker processes the test starts itself.
+	noLightWorker bool
 }
 
 // startEnv starts the services and the roles. mutate may change the config first.
@@ -83,7 +86,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	handler := servehandler.New(app.NewStore(cfg), app.ServeOptions(cfg, log))
 	go func() { serveDone <- servehandler.Serve(ctx, handler, siteLn, adminLn) }()
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, true, !o.noBuildWorker) }()
+	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, !o.noLightWorker, !o.noBuildWorker) }()
 	gw, closeGW, err := platform.NewGateway(ctx, cfg, log, nil)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)

@@ -572,6 +572,7 @@ func (s *Server) listProjectDeployments(c *gin.Context) {
 func (s *Server) headChecker() *activities.ProjectActivities {
 	return &activities.ProjectActivities{Settings: activities.ProjectSettings{
 		GitHubAPIURL: s.cfg.GitHubAPIURL, GitHubToken: s.cfg.GitHubToken, AllowPrivateGit: s.cfg.AllowPrivateGitHosts,
+		GitCredentials: s.cfg.GitCredentials,
 	}}
 }
 

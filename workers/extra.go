@@ -43,7 +43,7 @@ func NewExtra(cfg config.Config, c client.Client, a *activities.Activities) (Ext
 			Settings: activities.ProjectSettings{
 				TaskQueue: cfg.TaskQueue, BuildTaskQueue: cfg.BuildTaskQueue, SiteURL: cfg.SiteURL,
 				KeepDeployments: cfg.KeepDeployments, GitHubAPIURL: cfg.GitHubAPIURL, GitHubToken: cfg.GitHubToken,
-				AllowPrivateGit: cfg.AllowPrivateGitHosts,
+				AllowPrivateGit: cfg.AllowPrivateGitHosts, GitCredentials: cfg.GitCredentials,
 			},
 		},
 		PollTaskQueue: cfg.PollTaskQueue,

@@ -129,6 +129,7 @@ func NewActivities(ctx context.Context, cfg config.Config, store *storage.Store,
 			MaxSiteBytes:    cfg.MaxSiteBytes,
 			AllowPrivateGit: cfg.AllowPrivateGitHosts,
 			GitHubToken:     cfg.GitHubToken,
+			GitHubAPIURL:    cfg.GitHubAPIURL, GitCredentials: cfg.GitCredentials, CloneConcurrency: cfg.CloneConcurrency,
 			Build: activities.BuildSettings{
 				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
 				CPUs: cfg.BuildCPUs, ResourceControl: control,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,13 @@ type Config struct {
 	// AllowInsecureGit allows plain http:// repository URLs (SKYDEPLOY_ALLOW_INSECURE_GIT).
 	AllowInsecureGit bool
 	// GitHubToken is used for GitHub API calls and private repositories (SKYDEPLOY_GITHUB_TOKEN).
+	// It is sent only to github.com and to the host of GitHubAPIURL.
 	GitHubToken string
+	// GitCredentials maps a git host ("host", or "host:port" for a port that is not the
+	// scheme's default) to the "user:token" sent to it and to no other host
+	// (SKYDEPLOY_GIT_CREDENTIALS: "host=user:token,host2=user:token"). Hosts without an entry
+	// get no credentials.
+	GitCredentials map[string]string
 
 	// WorkDir holds per-deployment workspaces and local caches on workers (SKYDEPLOY_WORK_DIR).
 	WorkDir string
@@ -76,6 +83,8 @@ type Config struct {
 	MaxFileBytes int64 // SKYDEPLOY_MAX_FILE_BYTES: one file in the source or output
 	MaxFiles     int   // SKYDEPLOY_MAX_FILES: files in the source or output
 	MaxSiteBytes int64 // SKYDEPLOY_MAX_SITE_BYTES: total size of the published output
+	// CloneConcurrency bounds the clones one worker runs at once (SKYDEPLOY_CLONE_CONCURRENCY).
+	CloneConcurrency int
 
 	// Build sandbox limits.
 	BuildConcurrency  int           // SKYDEPLOY_BUILD_CONCURRENCY: builds at once per build worker
@@ -173,6 +182,7 @@ func Default() Config {
 		MaxFileBytes:            100 << 20,
 		MaxFiles:                50_000,
 		MaxSiteBytes:            1 << 30,
+		CloneConcurrency:        4,
 		BuildConcurrency:        2,
 		BuildTimeout:            15 * time.Minute,
 		BuildMemoryBytes:        4 << 30,
@@ -280,11 +290,13 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS", &c.AllowPrivateGitHosts},
 		{"SKYDEPLOY_ALLOW_INSECURE_GIT", &c.AllowInsecureGit},
 		{"SKYDEPLOY_GITHUB_TOKEN", &c.GitHubToken},
+		{"SKYDEPLOY_GIT_CREDENTIALS", &c.GitCredentials},
 		{"SKYDEPLOY_WORK_DIR", &c.WorkDir},
 		{"SKYDEPLOY_MAX_REPO_BYTES", &c.MaxRepoBytes},
 		{"SKYDEPLOY_MAX_FILE_BYTES", &c.MaxFileBytes},
 		{"SKYDEPLOY_MAX_FILES", &c.MaxFiles},
 		{"SKYDEPLOY_MAX_SITE_BYTES", &c.MaxSiteBytes},
+		{"SKYDEPLOY_CLONE_CONCURRENCY", &c.CloneConcurrency},
 		{"SKYDEPLOY_BUILD_CONCURRENCY", &c.BuildConcurrency},
 		{"SKYDEPLOY_BUILD_TIMEOUT", &c.BuildTimeout},
 		{"SKYDEPLOY_BUILD_MEMORY_BYTES", &c.BuildMemoryBytes},
@@ -368,6 +380,12 @@ func (f field) set(v string) error {
 			return fmt.Errorf("%q is not a non-negative number", v)
 		}
 		*p = n
+	case *map[string]string:
+		m, err := parseHostCredentials(v)
+		if err != nil {
+			return err
+		}
+		*p = m
 	default:
 		return fmt.Errorf("unsupported setting type %T", f.ptr)
 	}
@@ -390,8 +408,44 @@ func (f field) String() string {
 		return p.String()
 	case *float64:
 		return strconv.FormatFloat(*p, 'g', -1, 64)
+	case *map[string]string:
+		hosts := make([]string, 0, len(*p))
+		for h := range *p {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		for i, h := range hosts {
+			hosts[i] = h + "=" + (*p)[h]
+		}
+		return strings.Join(hosts, ",")
 	}
 	return ""
+}
+
+// parseHostCredentials reads "host=user:token,host2=user:token" (SKYDEPLOY_GIT_CREDENTIALS). A
+// host is a name or an address, with ":port" only for a port that is not the default one.
+func parseHostCredentials(v string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		host, cred, ok := strings.Cut(item, "=")
+		host = strings.ToLower(strings.TrimSpace(host))
+		user, token, hasColon := strings.Cut(cred, ":")
+		if !ok || host == "" || strings.ContainsAny(host, "/@ ") {
+			return nil, fmt.Errorf("entry %d is not host=user:token", i+1) // the entry itself may hold a token
+		}
+		if !hasColon || user == "" || token == "" {
+			return nil, fmt.Errorf("entry for %s is not host=user:token (a user name and a token, separated by a colon)", host)
+		}
+		if _, dup := out[host]; dup {
+			return nil, fmt.Errorf("host %s is listed twice", host)
+		}
+		out[host] = cred
+	}
+	return out, nil
 }
 
 // Validate reports settings that cannot work.
@@ -405,6 +459,9 @@ func (c Config) Validate() error {
 	}
 	if c.BuildConcurrency < 1 {
 		errs = append(errs, errors.New("SKYDEPLOY_BUILD_CONCURRENCY must be at least 1"))
+	}
+	if c.CloneConcurrency < 1 {
+		errs = append(errs, errors.New("SKYDEPLOY_CLONE_CONCURRENCY must be at least 1"))
 	}
 	switch c.Sandbox {
 	case "bwrap", "none":

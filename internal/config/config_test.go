@@ -38,6 +38,8 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"SKYDEPLOY_BUILD_CPUS":        "-1",
 		"SKYDEPLOY_SECRET_KEY":        "short",
 		"SKYDEPLOY_BUILD_CONCURRENCY": "0",
+		"SKYDEPLOY_CLONE_CONCURRENCY": "0",
+		"SKYDEPLOY_GIT_CREDENTIALS":   "git.example.com=justatoken",
 	} {
 		_, err := FromLookup(func(name string) (string, bool) {
 			if name == k {
@@ -78,6 +80,7 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 func TestEnvironRoundTrips(t *testing.T) {
 	c := Default()
 	c.GatewayAddr, c.AllowedGitHosts, c.BuildTimeout, c.MaxFiles, c.ServeCacheBytes, c.RequireAuth = ":1", []string{"a.example", "b.example"}, time.Minute, 7, 1234, false
+	c.GitCredentials = map[string]string{"a.example": "u:t", "b.example:8443": "v:w"}
 	env := map[string]string{}
 	for _, kv := range c.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -91,7 +94,37 @@ func TestEnvironRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.GatewayAddr != ":1" || strings.Join(got.AllowedGitHosts, ",") != "a.example,b.example" || got.BuildTimeout != time.Minute ||
-		got.MaxFiles != 7 || got.ServeCacheBytes != 1234 || got.RequireAuth {
+		got.MaxFiles != 7 || got.ServeCacheBytes != 1234 || got.RequireAuth || len(got.GitCredentials) != 2 || got.GitCredentials["b.example:8443"] != "v:w" {
 		t.Fatalf("round trip lost settings: %+v", got)
+	}
+}
+
+func TestGitCredentials(t *testing.T) {
+	lookup := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			if k == "SKYDEPLOY_GIT_CREDENTIALS" {
+				return v, true
+			}
+			return "", false
+		}
+	}
+	cfg, err := FromLookup(lookup(" Git.Example.com=alice:pa:ss , gitlab.com:8443=oauth2:glpat-1,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.GitCredentials) != 2 || cfg.GitCredentials["git.example.com"] != "alice:pa:ss" || cfg.GitCredentials["gitlab.com:8443"] != "oauth2:glpat-1" {
+		t.Fatalf("GitCredentials = %v", cfg.GitCredentials)
+	}
+	if Default().GitCredentials != nil {
+		t.Error("no host gets credentials by default")
+	}
+	for _, bad := range []string{"git.example.com", "=u:t", "h=:t", "h=u:", "h=u:t,h=v:w", "https://h/=u:t", "u:secret-token@h=u:t"} {
+		_, err := FromLookup(lookup(bad))
+		if err == nil || !strings.Contains(err.Error(), "SKYDEPLOY_GIT_CREDENTIALS") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret-token") || strings.Contains(err.Error(), "u:t")) {
+			t.Errorf("%q: the error shows the token: %v", bad, err)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Limits bound what Export writes.
+// Limits bound what Fetch receives and what Export writes (0 = no limit).
 type Limits struct {
 	MaxFiles     int
 	MaxFileBytes int64
@@ -27,7 +27,8 @@ type Stats struct {
 	Skipped []string // human-readable notes on entries that were not written
 }
 
-// LimitError says which limit a tree exceeded.
+// LimitError says which limit a pack (while it is fetched) or a tree (while it is exported)
+// exceeded; its message names the setting.
 type LimitError struct{ Msg string }
 
 func (e *LimitError) Error() string { return e.Msg }
@@ -38,7 +39,10 @@ const maxSymlinkHops = 16
 // Export writes the tree of commit into dir (which must exist and be empty), as regular files
 // only. Symlinks to files inside the tree become copies of their target; symlinks that point
 // outside the tree, at directories, or nowhere are skipped and reported; submodules are not
-// fetched. Paths are checked again here because a hostile server can send any tree.
+// fetched. Paths are checked again here because a hostile server can send any tree. Blobs are
+// read one at a time as they are written (large ones streamed from the pack), so memory does
+// not grow with the repository; the limits count what is written, which a pack's own check
+// cannot (one blob may appear under many names).
 func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 	var st Stats
 	tree, err := commit.Tree()
@@ -74,11 +78,7 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 			st.Skipped = append(st.Skipped, fmt.Sprintf("skipped %s: unsupported entry type %s", name, e.Mode))
 			continue
 		}
-		f, err := tree.TreeEntryFile(&e)
-		if err != nil {
-			return st, fmt.Errorf("read %s: %w", name, err)
-		}
-		files[name] = treeEntry{mode: e.Mode, file: f}
+		files[name] = treeEntry{mode: e.Mode, entry: e}
 		order = append(order, name)
 		if lim.MaxFiles > 0 && len(order) > lim.MaxFiles {
 			return st, &LimitError{Msg: fmt.Sprintf("repository has more files than the limit of %d (SKYDEPLOY_MAX_FILES)", lim.MaxFiles)}
@@ -98,7 +98,7 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 		for i, part := range parts {
 			next := path.Join(cur, part)
 			if e, ok := files[next]; ok && e.mode == filemode.Symlink {
-				target, err := linkTarget(e.file)
+				target, err := linkTarget(tree, e)
 				if err != nil {
 					return "", err
 				}
@@ -139,14 +139,18 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 			}
 			src = files[target]
 		}
-		size := src.file.Size
+		f, err := tree.TreeEntryFile(&src.entry)
+		if err != nil {
+			return st, fmt.Errorf("read %s: %w", name, err)
+		}
+		size := f.Size
 		if lim.MaxFileBytes > 0 && size > lim.MaxFileBytes {
 			return st, &LimitError{Msg: fmt.Sprintf("file %s is %d bytes, larger than the limit of %d (SKYDEPLOY_MAX_FILE_BYTES)", name, size, lim.MaxFileBytes)}
 		}
 		if lim.MaxBytes > 0 && st.Bytes+size > lim.MaxBytes {
 			return st, &LimitError{Msg: fmt.Sprintf("repository files add up to more than the limit of %d bytes (SKYDEPLOY_MAX_REPO_BYTES)", lim.MaxBytes)}
 		}
-		if err := writeFile(root, name, src, e.mode == filemode.Executable || src.mode == filemode.Executable); err != nil {
+		if err := writeFile(root, name, f, e.mode == filemode.Executable || src.mode == filemode.Executable); err != nil {
 			return st, err
 		}
 		st.Files++
@@ -155,12 +159,13 @@ func Export(commit *object.Commit, dir string, lim Limits) (Stats, error) {
 	return st, nil
 }
 
+// treeEntry is a file of the tree; its blob is read only when it is written.
 type treeEntry struct {
-	mode filemode.FileMode
-	file *object.File
+	mode  filemode.FileMode
+	entry object.TreeEntry
 }
 
-func writeFile(root *os.Root, name string, e treeEntry, exec bool) error {
+func writeFile(root *os.Root, name string, f *object.File, exec bool) error {
 	if d := path.Dir(name); d != "." {
 		if err := root.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create directory %s: %w", d, err)
@@ -174,7 +179,7 @@ func writeFile(root *os.Root, name string, e treeEntry, exec bool) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
-	r, err := e.file.Reader()
+	r, err := f.Reader()
 	if err != nil {
 		out.Close()
 		return fmt.Errorf("read %s: %w", name, err)
@@ -190,7 +195,11 @@ func writeFile(root *os.Root, name string, e treeEntry, exec bool) error {
 	return nil
 }
 
-func linkTarget(f *object.File) (string, error) {
+func linkTarget(tree *object.Tree, e treeEntry) (string, error) {
+	f, err := tree.TreeEntryFile(&e.entry)
+	if err != nil {
+		return "", fmt.Errorf("read symlink: %w", err)
+	}
 	if f.Size > 4096 {
 		return "", errors.New("symlink target is too long")
 	}

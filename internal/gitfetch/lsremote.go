@@ -5,8 +5,6 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -15,13 +13,9 @@ import (
 // transport as Fetch, so a host name cannot lead it to an internal address. Errors are *Error.
 func LsRemote(ctx context.Context, o Options) (map[string]string, error) {
 	install()
-	ctx = withPolicy(ctx, &fetchPolicy{allowPrivate: o.AllowPrivate, budget: &byteBudget{limit: 16 << 20}})
-	var auth transport.AuthMethod
-	if o.Token != "" {
-		auth = &githttp.BasicAuth{Username: "x-access-token", Password: o.Token}
-	}
+	ctx = withPolicy(ctx, o.policy(16<<20))
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{o.URL}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{})
 	if err != nil {
 		return nil, classify(o, err)
 	}

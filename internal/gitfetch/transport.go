@@ -1,10 +1,3 @@
-// Package gitfetch clones repositories with go-git under SkyDeploy's rules: shallow, at a branch
-// or an exact commit, with the bytes fetched counted against a limit while they arrive, and with
-// every connection checked so that a host name cannot lead the clone to an internal address.
-// Export then writes the commit's tree to a directory, refusing what a hostile tree could use
-// to escape it.
-//
-// It must never depend on Temporal, Redis or object storage.
 package gitfetch
 
 import (
@@ -39,6 +32,17 @@ const policyKey ctxKey = 1
 type fetchPolicy struct {
 	allowPrivate bool
 	budget       *byteBudget
+	credentials  Credentials
+	// internal decides which addresses are refused; nil means repourl.IsInternal (tests
+	// replace it to let one loopback server stand for a public host).
+	internal func(netip.AddrPort) bool
+}
+
+func (p *fetchPolicy) isInternal(ap netip.AddrPort) bool {
+	if p.internal != nil {
+		return p.internal(ap)
+	}
+	return repourl.IsInternal(ap.Addr())
 }
 
 type byteBudget struct {
@@ -110,7 +114,7 @@ func guardedTransport() *http.Transport {
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrInternalAddress, address)
 			}
-			if repourl.IsInternal(ap.Addr()) {
+			if pol.isInternal(ap) {
 				return fmt.Errorf("%w: %s", ErrInternalAddress, ap.Addr())
 			}
 			return nil
@@ -121,14 +125,19 @@ func guardedTransport() *http.Transport {
 	return tr
 }
 
+// limitTransport applies a clone's policy to each request, redirected ones included: the
+// credential of the request's own host (or none), and the byte budget on the answer.
 type limitTransport struct{ base http.RoundTripper }
 
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	pol := policyFrom(req.Context())
+	req = req.Clone(req.Context())
+	pol.credentials.apply(req)
 	res, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	if b := policyFrom(req.Context()).budget; b != nil {
+	if b := pol.budget; b != nil {
 		res.Body = &countingBody{ReadCloser: res.Body, budget: b}
 	}
 	return res, nil

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/cgi"
@@ -9,16 +10,44 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // GitServer serves bare repositories over HTTP with `git http-backend`, the way a git host does.
+// It records every request it answers (see Requests), so tests can check what a client sent.
 type GitServer struct {
 	Root   string // directory holding <name>.git bare repositories
 	Server *httptest.Server
 	delay  atomic.Int64
+
+	mu       sync.Mutex
+	requests []GitRequest
+	fetching int // pack downloads in progress
+	maxFetch int // the most at once
+}
+
+// GitRequest is what the server saw of one request.
+type GitRequest struct {
+	Method, Path  string
+	Authorization string // the Authorization header as sent, "" when absent
+}
+
+// Requests returns the requests answered so far, oldest first.
+func (g *GitServer) Requests() []GitRequest {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]GitRequest(nil), g.requests...)
+}
+
+// MaxConcurrentFetches is the largest number of pack downloads (git-upload-pack requests) that
+// were in progress at once.
+func (g *GitServer) MaxConcurrentFetches() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.maxFetch
 }
 
 // SetFetchDelay makes every pack download wait d first, so a test can act while a clone runs.
@@ -40,7 +69,18 @@ func StartGitServer(t testing.TB) *GitServer {
 	g := &GitServer{Root: root}
 	backend := http.StripPrefix("/git", h)
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d := time.Duration(g.delay.Load()); d > 0 && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+		pack := strings.HasSuffix(r.URL.Path, "/git-upload-pack")
+		g.mu.Lock()
+		g.requests = append(g.requests, GitRequest{Method: r.Method, Path: r.URL.Path, Authorization: r.Header.Get("Authorization")})
+		if pack {
+			g.fetching++
+			g.maxFetch = max(g.maxFetch, g.fetching)
+		}
+		g.mu.Unlock()
+		if pack {
+			defer func() { g.mu.Lock(); g.fetching--; g.mu.Unlock() }()
+		}
+		if d := time.Duration(g.delay.Load()); d > 0 && pack {
 			time.Sleep(d)
 		}
 		backend.ServeHTTP(w, r)
@@ -159,4 +199,53 @@ func ReadTree(t testing.TB, root string) map[string]string {
 		t.Fatalf("read fixture %s: %v", root, err)
 	}
 	return files
+}
+
+// NewLargeFileRepo creates a repository whose one commit on main holds files (top-level names
+// -> content) and a file named big of size zero bytes, made with git plumbing from a sparse
+// file so that neither the test nor git holds it in memory: git streams it into a pack of a
+// few hundred KiB per 768 MiB. The repository has no working copy (Commit cannot be used).
+func (g *GitServer) NewLargeFileRepo(t testing.TB, name, big string, size int64, files map[string]string) *Repo {
+	t.Helper()
+	bare := filepath.Join(g.Root, name+".git")
+	run(t, "", "git", "init", "-q", "--bare", "--initial-branch=main", bare)
+	run(t, bare, "git", "config", "uploadpack.allowReachableSHA1InWant", "true")
+	tmp := t.TempDir()
+	sparse := filepath.Join(tmp, "zeros")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer os.Remove(sparse)
+	var tree strings.Builder
+	blob := strings.TrimSpace(output(t, bare, "git", "hash-object", "-w", "--no-filters", sparse))
+	fmt.Fprintf(&tree, "100644 blob %s\t%s\n", blob, big)
+	for p, content := range files {
+		src := filepath.Join(tmp, "file")
+		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sha := strings.TrimSpace(output(t, bare, "git", "hash-object", "-w", "--no-filters", src))
+		fmt.Fprintf(&tree, "100644 blob %s\t%s\n", sha, p)
+	}
+	cmd := exec.Command("git", "mktree")
+	cmd.Dir, cmd.Stdin = bare, strings.NewReader(tree.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git mktree: %v", err)
+	}
+	cmd = exec.Command("git", "commit-tree", strings.TrimSpace(string(out)), "-m", "a large file")
+	cmd.Dir = bare
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev Eloper", "GIT_AUTHOR_EMAIL=dev@example.com",
+		"GIT_COMMITTER_NAME=Dev Eloper", "GIT_COMMITTER_EMAIL=dev@example.com")
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("git commit-tree: %v", err)
+	}
+	run(t, bare, "git", "update-ref", "refs/heads/main", strings.TrimSpace(string(out)))
+	return &Repo{t: t, Bare: bare, URL: g.Server.URL + "/git/" + name + ".git"}
 }
