@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,3 +160,118 @@ func TestBuildsCannotReachThePlatform(t *testing.T) {
 		"build reaches a private address", "build reaches cloud metadata (link-local)", "build resolves a name to loopback",
 		"build reaches a host outside the egress allow-list")
 }
+
+// TestPackageManagersThroughTheProxy installs real dependencies from the npm registry with
+// yarn classic and pnpm (both fetched by corepack), through the egress proxy only.
+func TestPackageManagersThroughTheProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	e := startEnv(t, func(c *config.Config) { c.SecretKey = testSecretKey })
+	for _, pm := range []struct{ fixture, marker string }{{"yarn-app", "built with yarn/1.22.22: true"}, {"pnpm-app", "built with pnpm/9.15.9: true"}} {
+		t.Run(pm.fixture, func(t *testing.T) {
+			repo := e.git.NewRepo(t, pm.fixture, fixture(t, pm.fixture))
+			// The npm registry mirror this machine reaches serves package metadata without the
+			// signatures corepack verifies; a project on the real registry needs no such variable.
+			code := e.do("POST", "/api/projects", map[string]any{"name": pm.fixture, "repoUrl": repo.URL, "watch": map[string]any{"enabled": false},
+				"env": []map[string]any{{"key": "COREPACK_INTEGRITY_KEYS", "value": "0", "secret": false}}}, nil)
+			if code != http.StatusCreated {
+				t.Fatalf("create project = %d", code)
+			}
+			id := e.deploy(map[string]any{"repoUrl": repo.URL, "project": pm.fixture}).ID
+			d := e.wait(id, 4*time.Minute)
+			log := logText(e.readLog(id, "", 30*time.Second))
+			if d.State != "succeeded" {
+				t.Fatalf("%s: %s\n%s", d.State, d.Error, log)
+			}
+			if got := e.published(t, id)["index.html"]; !strings.Contains(got, pm.marker) {
+				t.Errorf("index.html = %q, want %q", got, pm.marker)
+			}
+			if !strings.Contains(log, "Egress: ") || !strings.Contains(log, "through registry.") || strings.Contains(log, "Egress refused") {
+				t.Errorf("the install did not go (only) through the proxy:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestBuildWorkerFailsClosed: a build worker whose bubblewrap is missing or cannot create its
+// namespaces refuses to start and says how to fix it; SKYDEPLOY_SANDBOX=none is the only way to
+// build without the sandbox, and it is loud in the worker's log and in every build log.
+func TestBuildWorkerFailsClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	e := startEnv(t, func(c *config.Config) { c.Sandbox = "none" })
+	run := func(path string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, skydeployBinary(t), "worker", "--build-only")
+		cfg := e.cfg
+		cfg.Sandbox = "bwrap"
+		cmd.Env = append([]string{"PATH=" + path, "HOME=" + t.TempDir()}, cfg.Environ()...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	fake := t.TempDir()
+	if err := os.WriteFile(filepath.Join(fake, "bwrap"), []byte("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"no bubblewrap": t.TempDir(), "bubblewrap without user namespaces": fake} {
+		out, err := run(path)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+			t.Fatalf("%s: the build worker started (%v):\n%s", name, err, out)
+		}
+		for _, want := range []string{"build worker refuses to start", "bubblewrap", "SKYDEPLOY_SANDBOX=none"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: the worker's message lacks %q:\n%s", name, want, out)
+			}
+		}
+	}
+
+	// With SKYDEPLOY_SANDBOX=none the worker starts, and warns as it does.
+	cmd := exec.Command(skydeployBinary(t), "worker", "--build-only")
+	cmd.Env = append(os.Environ(), e.cfg.Environ()...)
+	var buf syncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(buf.String(), "builds run WITHOUT a sandbox (SKYDEPLOY_SANDBOX=none)") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("a worker with SKYDEPLOY_SANDBOX=none did not warn:\n%s", buf.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	// The in-process worker of this env runs with SKYDEPLOY_SANDBOX=none: every build says so.
+	repo := e.git.NewRepo(t, "unsandboxed", buildRepo("mkdir -p dist && echo ok > dist/index.html"))
+	id := e.deploy(map[string]any{"repoUrl": repo.URL}).ID
+	if d := e.wait(id, 2*time.Minute); d.State != "succeeded" {
+		t.Fatalf("%s: %s", d.State, d.Error)
+	}
+	log := logText(e.readLog(id, "", 30*time.Second))
+	if !strings.Contains(log, "WARNING: this build runs WITHOUT a sandbox (SKYDEPLOY_SANDBOX=none)") {
+		t.Errorf("an unsandboxed build does not say so:\n%s", log)
+	}
+	hostileRejected("build worker without a working bubblewrap")
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -243,6 +243,12 @@ func (p *plan) env() []string {
 		delete(m, "USER")
 		delete(m, "LOGNAME")
 	}
+	if systemCABundle != "" {
+		// Node trusts only its bundled roots unless told otherwise; builds trust what the
+		// worker's system trusts (a company's TLS-inspecting proxy, a private registry's CA),
+		// as git and curl in the sandbox already do.
+		m["NODE_EXTRA_CA_CERTS"] = systemCABundle
+	}
 	if p.proxyURL != "" {
 		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
 			"npm_config_proxy", "npm_config_https_proxy", "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY"} {
@@ -265,11 +271,25 @@ func (p *plan) env() []string {
 	return out
 }
 
+// systemCABundle is the system's CA bundle (bound read-only into the sandbox with /etc/ssl),
+// or "" when this system has none at the usual Debian/Ubuntu/Alpine path.
+var systemCABundle = func() string {
+	const p = "/etc/ssl/certs/ca-certificates.crt"
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}()
+
 // PlatformEnvNames lists the variables the sandbox itself sets in every build (besides the
 // project's own), so that a check can tell a warning the platform caused from one the project
 // caused.
 func PlatformEnvNames() []string {
 	p := &plan{userName: "x", proxyURL: "x"}
+	if systemCABundle == "" {
+		defer func() { systemCABundle = "" }()
+		systemCABundle = "x"
+	}
 	var names []string
 	for _, kv := range p.env() {
 		k, _, _ := strings.Cut(kv, "=")
