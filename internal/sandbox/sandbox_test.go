@@ -257,7 +257,8 @@ func TestMemoryLimitAllowsVirtualReservations(t *testing.T) {
 	t.Parallel()
 	// V8 reserves gigabytes of address space it never touches (code range, WebAssembly guard
 	// regions): a whole-build memory limit must not count them.
-	cmd := `node -e 'const m = new WebAssembly.Memory({initial: 1, maximum: 65536}); const b = Buffer.alloc(32 << 20, 1); console.log("ok", m.buffer.byteLength, b.length)'`
+	// It holds its memory for a second, so that the samplers see it.
+	cmd := `node -e 'const m = new WebAssembly.Memory({initial: 1, maximum: 65536}); const b = Buffer.alloc(32 << 20, 1); setTimeout(() => console.log("ok", m.buffer.byteLength, b.length), 1000)'`
 	for _, control := range controls(t) {
 		t.Run(control, func(t *testing.T) {
 			t.Parallel()
