@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/gateway"
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
@@ -23,6 +24,13 @@ import (
 
 // RunWorker runs a worker process (light, build or both) until ctx ends.
 func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, build bool) error {
+	return RunWorkerWith(ctx, cfg, log, light, build, nil)
+}
+
+// RunWorkerWith is RunWorker with a function that may change the activities' settings before
+// the worker starts: benchmarks use it for throw-away configurations no setting offers (builds
+// on the host's network, to measure what the egress proxy costs).
+func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, light, build bool, adjust func(*activities.Activities)) error {
 	if build {
 		// Fail closed: a build worker whose sandbox cannot work takes no build.
 		warning, mechanism, err := sandbox.Check(sandbox.Options{Mode: cfg.Sandbox, User: cfg.BuildUser, ResourceControl: app.BuildControl(cfg)})
@@ -63,6 +71,9 @@ func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, 
 	acts, err := app.NewActivities(ctx, cfg, store, live, log)
 	if err != nil {
 		return err
+	}
+	if adjust != nil {
+		adjust(acts)
 	}
 	extra, err := workers.NewExtra(cfg, c, acts)
 	if err != nil {
