@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/storage"
+	"github.com/skydeploy/skydeploy/internal/testenv"
 )
 
 // netProbeJS tries every target given as argv[3..] ("name=host:port") twice — a direct TCP
@@ -275,3 +278,38 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRequestHandlerReadsWithReadOnlyKeys: the internet-facing role holds keys that can read
+// the bucket and write nothing.
+func TestRequestHandlerReadsWithReadOnlyKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	st := testenv.StartStack(t)
+	ctx := context.Background()
+	writer := st.S3.Store()
+	if err := writer.Put(ctx, "probe/readable", []byte("hello"), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reader, readOnly := app.NewServeStore(st.Config)
+	if !readOnly {
+		t.Fatal("no read-only credentials in the stack's configuration")
+	}
+	if got, err := reader.GetBytes(ctx, "probe/readable", 1<<10); err != nil || string(got) != "hello" {
+		t.Fatalf("read with the handler's keys: %q %v", got, err)
+	}
+	if _, err := reader.GetBytes(ctx, "probe/missing", 1<<10); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a missing key read with the handler's keys: %v, want not found", err)
+	}
+	for name, write := range map[string]func() error{
+		"put":    func() error { return reader.Put(ctx, "aliases/victim.json", []byte(`{}`), storage.PutOptions{}) },
+		"delete": func() error { return reader.Delete(ctx, "probe/readable") },
+	} {
+		if err := write(); err == nil {
+			t.Errorf("the request handler's keys could %s", name)
+		}
+	}
+	if got, _ := writer.GetBytes(ctx, "probe/readable", 1<<10); string(got) != "hello" {
+		t.Errorf("the object changed: %q", got)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/platform"
+	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/internal/testenv"
 	"github.com/skydeploy/skydeploy/servehandler"
 )
@@ -83,7 +84,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	}
 	e.siteAdmin = adminLn.Addr().String()
 	serveDone := make(chan error, 1)
-	handler := servehandler.New(app.NewStore(cfg), app.ServeOptions(cfg, log))
+	handler := servehandler.New(readOnlyStore(t, cfg), app.ServeOptions(cfg, log))
 	go func() { serveDone <- servehandler.Serve(ctx, handler, siteLn, adminLn) }()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, !o.noLightWorker, !o.noBuildWorker) }()
@@ -106,6 +107,16 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 		<-serveDone
 	})
 	return e
+}
+
+// readOnlyStore is the request handler's store: the read-only user, as in production.
+func readOnlyStore(t testing.TB, cfg config.Config) *storage.Store {
+	t.Helper()
+	store, readOnly := app.NewServeStore(cfg)
+	if !readOnly {
+		t.Fatal("the test stack has no read-only storage user")
+	}
+	return store
 }
 
 // fetchSite requests path from the request handler with the given Host header.

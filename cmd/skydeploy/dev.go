@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +58,10 @@ func runDev(ctx context.Context, args []string) error {
 	}()
 	if err != nil {
 		return err
+	}
+	if err := devStorageReader(ctx, cfg, *binDir); err != nil {
+		log.Warn("the request handler will read storage with the read-write keys", "error", err)
+		cfg.ServeS3AccessKey, cfg.ServeS3SecretKey = "", ""
 	}
 	token, err := devToken(ctx, cfg, data)
 	if err != nil {
@@ -112,7 +117,23 @@ func devDefaults(data string) {
 	if _, ok := os.LookupEnv("SKYDEPLOY_SECRET_KEY"); !ok {
 		os.Setenv("SKYDEPLOY_SECRET_KEY", persistentSecret(filepath.Join(data, "secret.key")))
 	}
+	// Redis with a password of its own, on a port of its own: a Redis already on 6379 may
+	// belong to someone else and need no password.
+	if _, ok := os.LookupEnv("SKYDEPLOY_REDIS_URL"); !ok {
+		os.Setenv("SKYDEPLOY_REDIS_URL", "redis://:"+persistentSecret(filepath.Join(data, "redis.password"))+"@127.0.0.1:"+devRedisPort+"/0")
+	}
+	// The request handler reads storage as a user that may only read (see devStorageReader).
+	if _, ok := os.LookupEnv("SKYDEPLOY_SERVE_S3_ACCESS_KEY"); !ok {
+		os.Setenv("SKYDEPLOY_SERVE_S3_ACCESS_KEY", devServeAccessKey)
+		os.Setenv("SKYDEPLOY_SERVE_S3_SECRET_KEY", persistentSecret(filepath.Join(data, "s3-serve.key")))
+	}
 }
+
+// devRedisPort is the port of the dev stack's own redis-server.
+const devRedisPort = "6380"
+
+// devServeAccessKey is the dev stack's read-only storage user, for the request handler.
+const devServeAccessKey = "skydeploy-serve"
 
 // persistentSecret returns a random key stored in path, made on first use, so project
 // environment variables stay readable across restarts of `make dev`.
@@ -157,7 +178,11 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 		}
 		procs = append(procs, p)
 	}
-	redisAddr := strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(cfg.RedisURL, "redis://"), "/", 2)[0], "")
+	redisURL, err := url.Parse(cfg.RedisURL)
+	if err != nil {
+		return procs, fmt.Errorf("SKYDEPLOY_REDIS_URL: %w", err)
+	}
+	redisAddr := redisURL.Host
 	if devstack.Listening(redisAddr) {
 		log.Info("reusing the Redis already running", "address", redisAddr, "key_prefix", cfg.RedisPrefix)
 	} else {
@@ -166,7 +191,8 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 			return procs, err
 		}
 		host, port := splitHostPort(redisAddr, 6379)
-		p := devstack.Redis(devstack.RedisOptions{Binary: bin, Host: host, Port: port, Log: logFile("redis")})
+		password, _ := redisURL.User.Password()
+		p := devstack.Redis(devstack.RedisOptions{Binary: bin, Host: host, Port: port, Password: password, Log: logFile("redis")})
 		log.Info("starting redis-server", "address", redisAddr)
 		if err := p.Start(ctx, 20*time.Second); err != nil {
 			return procs, err
@@ -184,7 +210,7 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 		host, port := splitHostPort(s3Addr, 7070)
 		p, err := devstack.Versity(devstack.VersityOptions{
 			Binary: bin, Dir: filepath.Join(data, "s3", "objects"), Host: host, Port: port,
-			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Log: logFile("versitygw"),
+			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, IAMDir: filepath.Join(data, "s3", "iam"), Log: logFile("versitygw"),
 		})
 		if err != nil {
 			return procs, err
@@ -199,6 +225,22 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 		return procs, fmt.Errorf("create bucket %s: %w", cfg.S3Bucket, err)
 	}
 	return procs, nil
+}
+
+// devStorageReader makes the request handler's read-only user in versitygw (running with its
+// IAM) and grants it read access to the bucket by policy.
+func devStorageReader(ctx context.Context, cfg config.Config, binDir string) error {
+	if cfg.ServeS3AccessKey == "" {
+		return nil
+	}
+	bin, err := devstack.FindBinary(binDir, "versitygw")
+	if err != nil {
+		return err
+	}
+	if err := devstack.VersityCreateUser(ctx, bin, cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.ServeS3AccessKey, cfg.ServeS3SecretKey); err != nil {
+		return err
+	}
+	return app.NewStore(cfg).GrantReadOnly(ctx, cfg.ServeS3AccessKey)
 }
 
 func splitHostPort(addr string, def int) (string, int) {

@@ -99,11 +99,21 @@ func loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
+// loadRoleConfig is the configuration of a server role (gateway, worker, serve): placeholder
+// secrets are refused, which only `skydeploy dev` may run on.
+func loadRoleConfig() (config.Config, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.RefusePlaceholders()
+}
+
 func runGateway(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gateway", flag.ExitOnError)
 	addr := fs.String("addr", "", "listen address (overrides SKYDEPLOY_GATEWAY_ADDR)")
 	_ = fs.Parse(args)
-	cfg, err := loadConfig()
+	cfg, err := loadRoleConfig()
 	if err != nil {
 		return err
 	}
@@ -124,7 +134,7 @@ func runWorker(ctx context.Context, args []string) error {
 	lightOnly := fs.Bool("light-only", false, "run only the deployment workflows and light steps")
 	buildOnly := fs.Bool("build-only", false, "run only builds (the build task queue)")
 	_ = fs.Parse(args)
-	cfg, err := loadConfig()
+	cfg, err := loadRoleConfig()
 	if err != nil {
 		return err
 	}

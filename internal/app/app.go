@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,6 +55,18 @@ func NewStore(cfg config.Config) *storage.Store {
 	})
 }
 
+// NewServeStore returns the request handler's object store: its own read-only credentials
+// when configured, else the platform's (readOnly false says so).
+func NewServeStore(cfg config.Config) (store *storage.Store, readOnly bool) {
+	if cfg.ServeS3AccessKey == "" {
+		return NewStore(cfg), false
+	}
+	return storage.New(storage.Options{
+		Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, Bucket: cfg.S3Bucket,
+		AccessKey: cfg.ServeS3AccessKey, SecretKey: cfg.ServeS3SecretKey, PathStyle: cfg.S3PathStyle,
+	}), true
+}
+
 // NewLive returns the live-status store of cfg (Redis). Connecting is lazy: a Redis that is down
 // only degrades the live view.
 func NewLive(cfg config.Config) (*livestatus.Store, error) {
@@ -69,12 +83,17 @@ func NewLive(cfg config.Config) (*livestatus.Store, error) {
 
 // DialTemporal connects to the Temporal frontend, retrying for up to wait.
 func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Duration) (client.Client, error) {
+	tlsCfg, err := TemporalTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.TemporalAddress,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+			HostPort:          cfg.TemporalAddress,
+			Namespace:         cfg.TemporalNamespace,
+			ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+			Logger:            tlog.NewStructuredLogger(log.With("component", "temporal")),
 			// The SDK's worker and client metrics, and the deployments this process starts,
 			// go to the process's Prometheus registry (served at /metrics).
 			MetricsHandler: metrics.NewTemporalHandler(),
@@ -93,6 +112,34 @@ func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// TemporalTLS is the TLS configuration of connections to the Temporal frontend, or nil for
+// plain gRPC when no TLS setting is given.
+func TemporalTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TemporalTLSCA == "" && cfg.TemporalTLSCert == "" && cfg.TemporalTLSKey == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TemporalTLSServerName}
+	if cfg.TemporalTLSCA != "" {
+		pem, err := os.ReadFile(cfg.TemporalTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("SKYDEPLOY_TEMPORAL_TLS_CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SKYDEPLOY_TEMPORAL_TLS_CA: %s holds no PEM certificate", cfg.TemporalTLSCA)
+		}
+		t.RootCAs = pool
+	}
+	if cfg.TemporalTLSCert != "" || cfg.TemporalTLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("SKYDEPLOY_TEMPORAL_TLS_CERT/KEY: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
 }
 
 // deployTrigger says whether a started workflow is a deployment, and its trigger.

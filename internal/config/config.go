@@ -37,6 +37,13 @@ type Config struct {
 	// TemporalAddress and TemporalNamespace locate the Temporal frontend (SKYDEPLOY_TEMPORAL_ADDRESS, SKYDEPLOY_TEMPORAL_NAMESPACE).
 	TemporalAddress   string
 	TemporalNamespace string
+	// Temporal client TLS (SKYDEPLOY_TEMPORAL_TLS_CA, _TLS_CERT, _TLS_KEY, _TLS_SERVER_NAME): PEM files of
+	// the CA that signed the frontend's certificate and of this client's certificate and key
+	// (mTLS). Empty: plain gRPC, which only a private network may carry.
+	TemporalTLSCA         string
+	TemporalTLSCert       string
+	TemporalTLSKey        string
+	TemporalTLSServerName string
 	// TaskQueue is the light-step queue; BuildTaskQueue the build queue (SKYDEPLOY_TASK_QUEUE, SKYDEPLOY_BUILD_TASK_QUEUE).
 	TaskQueue      string
 	BuildTaskQueue string
@@ -57,6 +64,11 @@ type Config struct {
 	S3AccessKey string
 	S3SecretKey string
 	S3PathStyle bool
+	// ServeS3AccessKey and ServeS3SecretKey are the request handler's own, read-only credentials
+	// (SKYDEPLOY_SERVE_S3_ACCESS_KEY, SKYDEPLOY_SERVE_S3_SECRET_KEY); empty: the handler uses
+	// SKYDEPLOY_S3_* and says at start that it holds write access it does not need.
+	ServeS3AccessKey string
+	ServeS3SecretKey string
 
 	// AllowedGitHosts lists the git hosts deployments may clone from (SKYDEPLOY_ALLOWED_GIT_HOSTS, comma separated).
 	// An entry "*" allows any public host.
@@ -173,8 +185,8 @@ func Default() Config {
 		S3Endpoint:              "http://127.0.0.1:7070",
 		S3Region:                "us-east-1",
 		S3Bucket:                "skydeploy",
-		S3AccessKey:             "skydeploy",
-		S3SecretKey:             "skydeploy-dev-secret",
+		S3AccessKey:             devS3AccessKey,
+		S3SecretKey:             devS3SecretKey,
 		S3PathStyle:             true,
 		AllowedGitHosts:         []string{"github.com", "gitlab.com", "bitbucket.org", "codeberg.org"},
 		WorkDir:                 defaultWorkDir(),
@@ -274,6 +286,10 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_TEMPORAL_UI_URL", &c.TemporalUIURL},
 		{"SKYDEPLOY_TEMPORAL_ADDRESS", &c.TemporalAddress},
 		{"SKYDEPLOY_TEMPORAL_NAMESPACE", &c.TemporalNamespace},
+		{"SKYDEPLOY_TEMPORAL_TLS_CA", &c.TemporalTLSCA},
+		{"SKYDEPLOY_TEMPORAL_TLS_CERT", &c.TemporalTLSCert},
+		{"SKYDEPLOY_TEMPORAL_TLS_KEY", &c.TemporalTLSKey},
+		{"SKYDEPLOY_TEMPORAL_TLS_SERVER_NAME", &c.TemporalTLSServerName},
 		{"SKYDEPLOY_TASK_QUEUE", &c.TaskQueue},
 		{"SKYDEPLOY_BUILD_TASK_QUEUE", &c.BuildTaskQueue},
 		{"SKYDEPLOY_REDIS_URL", &c.RedisURL},
@@ -286,6 +302,8 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_S3_ACCESS_KEY", &c.S3AccessKey},
 		{"SKYDEPLOY_S3_SECRET_KEY", &c.S3SecretKey},
 		{"SKYDEPLOY_S3_PATH_STYLE", &c.S3PathStyle},
+		{"SKYDEPLOY_SERVE_S3_ACCESS_KEY", &c.ServeS3AccessKey},
+		{"SKYDEPLOY_SERVE_S3_SECRET_KEY", &c.ServeS3SecretKey},
 		{"SKYDEPLOY_ALLOWED_GIT_HOSTS", &c.AllowedGitHosts},
 		{"SKYDEPLOY_ALLOW_PRIVATE_GIT_HOSTS", &c.AllowPrivateGitHosts},
 		{"SKYDEPLOY_ALLOW_INSECURE_GIT", &c.AllowInsecureGit},
@@ -477,6 +495,36 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("SKYDEPLOY_SECRET_KEY must be at least 32 characters"))
 	}
 	return errors.Join(errs...)
+}
+
+// Development keys of object storage: the defaults, which `skydeploy dev` uses.
+const (
+	devS3AccessKey = "skydeploy"
+	devS3SecretKey = "skydeploy-dev-secret"
+)
+
+// RefusePlaceholders returns an error naming every secret that still holds a placeholder of
+// the example files ("change-me") or the development storage keys. Every role but `skydeploy
+// dev` calls it at start: a server must not run on secrets printed in the documentation.
+func (c Config) RefusePlaceholders() error {
+	var bad []string
+	check := func(name, value string) {
+		if strings.Contains(strings.ToLower(value), "change-me") || strings.Contains(strings.ToLower(value), "changeme") {
+			bad = append(bad, name+" holds the placeholder of the example configuration")
+		}
+	}
+	for _, f := range c.fields() {
+		if v, ok := f.ptr.(*string); ok {
+			check(f.name, *v)
+		}
+	}
+	if c.S3SecretKey == devS3SecretKey {
+		bad = append(bad, "SKYDEPLOY_S3_SECRET_KEY is the development key of `skydeploy dev`")
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("refusing to start with placeholder secrets (set real ones; `skydeploy dev` is the only role that may use them): %s", strings.Join(bad, "; "))
 }
 
 // SiteURL is the public URL of a host label (a deployment id or a project name) under the base domain.

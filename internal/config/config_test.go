@@ -128,3 +128,27 @@ func TestGitCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusePlaceholders(t *testing.T) {
+	c := Default()
+	err := c.RefusePlaceholders()
+	if err == nil || !strings.Contains(err.Error(), "development key") {
+		t.Fatalf("the development keys were accepted: %v", err)
+	}
+	c.S3AccessKey, c.S3SecretKey = "AKIAREAL", "a-real-secret-0123456789"
+	if err := c.RefusePlaceholders(); err != nil {
+		t.Fatalf("real keys refused: %v", err)
+	}
+	for name, set := range map[string]func(*Config){
+		"SKYDEPLOY_SECRET_KEY":     func(c *Config) { c.SecretKey = "CHANGE-ME-openssl-rand-hex-32" },
+		"SKYDEPLOY_REDIS_URL":      func(c *Config) { c.RedisURL = "redis://:skydeploy-redis-change-me@redis:6379/0" },
+		"SKYDEPLOY_S3_SECRET_KEY":  func(c *Config) { c.S3SecretKey = "skydeploy-s3-secret-change-me" },
+		"SKYDEPLOY_WEBHOOK_SECRET": func(c *Config) { c.WebhookSecret = "changeme" },
+	} {
+		cc := c
+		set(&cc)
+		if err := cc.RefusePlaceholders(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s with a placeholder: %v", name, err)
+		}
+	}
+}

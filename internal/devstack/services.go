@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -68,9 +70,12 @@ type VersityOptions struct {
 	Dir       string // objects are files under Dir/<bucket>/
 	Host      string
 	Port      int
-	AccessKey string
+	AccessKey string // the root user's keys
 	SecretKey string
-	Log       io.Writer
+	// IAMDir, when set, runs versitygw's internal IAM there, so that other users (a read-only
+	// one for the request handler, see VersityCreateUser) can exist.
+	IAMDir string
+	Log    io.Writer
 }
 
 // Versity returns (unstarted) the versitygw process.
@@ -86,8 +91,27 @@ func Versity(o VersityOptions) (*Process, error) {
 		return nil, fmt.Errorf("object storage metadata dir: %w", err)
 	}
 	addr := hostPort(o.Host, o.Port)
-	args := []string{"--access", o.AccessKey, "--secret", o.SecretKey, "--port", addr, "--quiet", "posix", "--sidecar", meta, o.Dir}
+	args := []string{"--access", o.AccessKey, "--secret", o.SecretKey, "--port", addr, "--quiet"}
+	if o.IAMDir != "" {
+		if err := os.MkdirAll(o.IAMDir, 0o700); err != nil {
+			return nil, fmt.Errorf("object storage IAM dir: %w", err)
+		}
+		args = append(args, "--iam-dir", o.IAMDir)
+	}
+	args = append(args, "posix", "--sidecar", meta, o.Dir)
 	return newProcess("versitygw", addr, o.Binary, args, o.Log), nil
+}
+
+// VersityCreateUser makes (or keeps) a user of a versitygw running with IAMDir, through its
+// admin API, with the "user" role: it can touch only what bucket policies grant it.
+func VersityCreateUser(ctx context.Context, binary, endpoint, rootAccess, rootSecret, access, secret string) error {
+	cmd := exec.CommandContext(ctx, binary, "admin", "--access", rootAccess, "--secret", rootSecret, "--endpoint-url", endpoint,
+		"create-user", "--access", access, "--secret", secret, "--role", "user")
+	out, err := cmd.CombinedOutput()
+	if err != nil && !strings.Contains(strings.ToLower(string(out)), "exist") {
+		return fmt.Errorf("versitygw create-user %s: %v: %s", access, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // RedisOptions configure a redis-server that keeps nothing on disk.
@@ -95,7 +119,9 @@ type RedisOptions struct {
 	Binary string
 	Host   string
 	Port   int
-	Log    io.Writer
+	// Password, when set, is required of every client (requirepass).
+	Password string
+	Log      io.Writer
 }
 
 // Redis returns (unstarted) a redis-server process.
@@ -104,6 +130,9 @@ func Redis(o RedisOptions) *Process {
 		o.Host = "127.0.0.1"
 	}
 	args := []string{"--bind", o.Host, "--port", fmt.Sprint(o.Port), "--save", "", "--appendonly", "no", "--protected-mode", "no"}
+	if o.Password != "" {
+		args = append(args, "--requirepass", o.Password)
+	}
 	return newProcess("redis", hostPort(o.Host, o.Port), o.Binary, args, o.Log)
 }
 

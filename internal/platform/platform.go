@@ -92,6 +92,13 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
 		return nil, nil, fmt.Errorf("object storage: %w", err)
 	}
+	if cfg.ServeS3AccessKey != "" {
+		// Where the storage has bucket policies (versitygw, MinIO), the request handler's key
+		// may read and nothing else; R2 has none, and a read-only API token does the same.
+		if err := store.GrantReadOnly(ctx, cfg.ServeS3AccessKey); err != nil {
+			log.Info("no read-only bucket policy for the request handler's key (with R2, use an API token with Object Read only)", "error", err)
+		}
+	}
 	live, err := app.NewLive(cfg)
 	if err != nil {
 		return nil, nil, err

@@ -8,6 +8,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +87,30 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("create bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// GrantReadOnly sets the bucket's policy so that the user with the given access key may read
+// objects (GetObject, HeadObject) and list them (so that a missing key is a 404, not a 403),
+// and nothing else; what the request handler uses, where the storage has users and bucket
+// policies (versitygw with its IAM, MinIO, AWS). Cloudflare R2 has no bucket policies: there,
+// create an API token with the "Object Read only" permission instead.
+func (s *Store) GrantReadOnly(ctx context.Context, accessKey string) error {
+	policy, err := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": []string{accessKey}},
+			"Action":    []string{"s3:GetObject", "s3:ListBucket"},
+			"Resource":  []string{"arn:aws:s3:::" + s.bucket, "arn:aws:s3:::" + s.bucket + "/*"},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &s.bucket, Policy: aws.String(string(policy))}); err != nil {
+		return fmt.Errorf("set the read-only policy of bucket %s: %w", s.bucket, err)
 	}
 	return nil
 }

@@ -75,6 +75,9 @@ type S3 struct {
 	Proc     *devstack.Process
 	Endpoint string
 	Options  storage.Options
+	// ReaderOptions are the same bucket with a user that may only read it, as the request
+	// handler uses.
+	ReaderOptions storage.Options
 }
 
 // Store returns a client of the bucket.
@@ -100,8 +103,9 @@ func StartS3(t testing.TB) *S3 {
 func startS3Once(t testing.TB) (*S3, error) {
 	dir := t.TempDir()
 	port := freePort(t)
+	bin := Binary(t, "versitygw")
 	p, err := devstack.Versity(devstack.VersityOptions{
-		Binary: Binary(t, "versitygw"), Dir: filepath.Join(dir, "objects"), Port: port,
+		Binary: bin, Dir: filepath.Join(dir, "objects"), Port: port, IAMDir: filepath.Join(dir, "iam"),
 		AccessKey: "testaccess", SecretKey: "testsecret-0123456789", Log: logWriter(t, dir, "versitygw"),
 	})
 	if err != nil {
@@ -119,14 +123,25 @@ func startS3Once(t testing.TB) (*S3, error) {
 		p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("create bucket: %w", err)
 	}
+	s.ReaderOptions = s.Options
+	s.ReaderOptions.AccessKey, s.ReaderOptions.SecretKey = "testreader", "testreader-secret-0123456789"
+	if err := devstack.VersityCreateUser(ctx, bin, s.Endpoint, s.Options.AccessKey, s.Options.SecretKey, s.ReaderOptions.AccessKey, s.ReaderOptions.SecretKey); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, err
+	}
+	if err := s.Store().GrantReadOnly(ctx, s.ReaderOptions.AccessKey); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, err
+	}
 	t.Cleanup(func() { p.Stop(5 * time.Second) })
 	return s, nil
 }
 
-// Redis is a running redis-server.
+// Redis is a running redis-server that requires a password (in URL).
 type Redis struct {
-	Proc *devstack.Process
-	URL  string
+	Proc     *devstack.Process
+	URL      string
+	Password string
 }
 
 // StartRedis starts a redis-server of its own on a free port (retrying on a new port when the
@@ -138,7 +153,8 @@ func StartRedis(t testing.TB) *Redis {
 		t.Fatal(err)
 	}
 	for attempt := 0; ; attempt++ {
-		p := devstack.Redis(devstack.RedisOptions{Binary: bin, Port: freePort(t), Log: logWriter(t, t.TempDir(), "redis")})
+		password := "test-redis-password-0123456789"
+		p := devstack.Redis(devstack.RedisOptions{Binary: bin, Port: freePort(t), Password: password, Log: logWriter(t, t.TempDir(), "redis")})
 		err := p.Start(context.Background(), 10*time.Second)
 		if err == nil {
 			// Make sure the listener is ours: it must still be running a moment later.
@@ -150,7 +166,7 @@ func StartRedis(t testing.TB) *Redis {
 		}
 		if err == nil {
 			t.Cleanup(func() { p.Stop(5 * time.Second) })
-			return &Redis{Proc: p, URL: fmt.Sprintf("redis://%s/0", p.Addr)}
+			return &Redis{Proc: p, URL: fmt.Sprintf("redis://:%s@%s/0", password, p.Addr), Password: password}
 		}
 		p.Stop(time.Second)
 		if attempt == 3 {
@@ -218,6 +234,8 @@ func StartStack(t testing.TB) *Stack {
 	cfg.S3Bucket = st.S3.Options.Bucket
 	cfg.S3AccessKey = st.S3.Options.AccessKey
 	cfg.S3SecretKey = st.S3.Options.SecretKey
+	cfg.ServeS3AccessKey = st.S3.ReaderOptions.AccessKey
+	cfg.ServeS3SecretKey = st.S3.ReaderOptions.SecretKey
 	cfg.AllowPrivateGitHosts = true
 	cfg.AllowInsecureGit = true
 	cfg.WorkDir = WorkDir(t)
