@@ -113,3 +113,41 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestBuildMemoryLimitCountsTheWholeBuild: twelve small processes of 48 MiB each, every one
+// far below the limit, are stopped together at a 256 MiB limit, with the cgroup and with the
+// watchdog; the message names the setting and the log says which mechanism held the build.
+func TestBuildMemoryLimitCountsTheWholeBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("abuse test")
+	}
+	hog := `node -e 'const b = Buffer.alloc(48 << 20, 1); setTimeout(() => console.log(b.length), 60000)'`
+	script := strings.Repeat(hog+" & ", 12) + "wait; mkdir -p dist; echo done > dist/index.html"
+	for _, cgroups := range []string{"auto", "off"} {
+		t.Run("cgroups "+cgroups, func(t *testing.T) {
+			e := startEnv(t, func(c *config.Config) {
+				c.BuildMemoryBytes = 256 << 20
+				c.BuildCgroups = cgroups
+				c.BuildTimeout = 2 * time.Minute
+			})
+			repo := e.git.NewRepo(t, "memory-hog", buildRepo(script))
+			id := e.deploy(map[string]any{"repoUrl": repo.URL}).ID
+			d := e.wait(id, 3*time.Minute)
+			if d.State != "failed" || !strings.Contains(d.Error, "memory limit of 256 MiB (SKYDEPLOY_BUILD_MEMORY_BYTES)") {
+				t.Fatalf("%s: %q, want a failure naming the memory limit", d.State, d.Error)
+			}
+			log := logText(e.readLog(id, "", 30*time.Second))
+			mechanism := "Limits: cgroup"
+			if cgroups == "off" {
+				mechanism = "Limits: watchdog"
+			}
+			if !strings.Contains(log, mechanism) || !strings.Contains(log, "peak memory") {
+				t.Errorf("the log does not say %q or the peak memory:\n%s", mechanism, log)
+			}
+			if n := processesRunning("Buffer.alloc(48"); n != 0 {
+				t.Errorf("%d memory hogs survived the build", n)
+			}
+		})
+	}
+	hostileRejected("build allocates past the memory limit in many small processes (cgroup)", "build allocates past the memory limit in many small processes (watchdog)")
+}
