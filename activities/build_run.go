@@ -53,12 +53,22 @@ func (b *build) runStep(ctx context.Context, step, command string, egress bool, 
 	b.log.Printf("Running %s: %s", step, command)
 
 	tail := newLineTail(tailLines)
+	scripts := newSkippedScriptsCollector()
 	res, err := sandbox.Run(ctx, b.ws, script, opts, func(l sandbox.Line) {
 		if l.Stream != "system" {
 			tail.add(b.log.mask(l.Text))
+			if step == "install" {
+				scripts.add(l.Text)
+			}
 		}
 		b.log.Line(l.Stream, l.Text)
 	})
+	if step == "install" && ctx.Err() == nil {
+		deps, _ := cacheDirs(plan)
+		if msg := installScriptsSummary(plan.PackageManager, installScriptsIn(b.ws, deps, 50_000), scripts.skipped); msg != "" {
+			b.log.Printf("%s", msg)
+		}
+	}
 	var egressBytes int64
 	var refused int
 	if proxy != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -107,6 +108,13 @@ func TestBuild(t *testing.T) {
 			}
 		}
 		text := logText(e.readLog(id, "", 30*time.Second))
+		// npm 11 runs a dependency's install scripts only when package.json approves them: the
+		// log says which it skipped and how to allow them.
+		if npmMajor(t) >= 11 {
+			if !strings.Contains(text, "Install scripts: ") || !strings.Contains(text, "NOT run: esbuild@") || !strings.Contains(text, "npm install-scripts approve esbuild") {
+				t.Errorf("build log does not report esbuild's skipped install script:\n%s", grepLines(text, "nstall"))
+			}
+		}
 		for _, want := range []string{"[build] Running install: npm ci", "[build] Running build: npm run build", "built in", "[build] Build cache: installed dependencies saved to this repository's cache", "[build] timing: "} {
 			if !strings.Contains(text, want) {
 				t.Errorf("build log lacks %q:\n%s", want, text)
@@ -283,4 +291,14 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// npmMajor is the major version of the npm that builds use here.
+func npmMajor(t *testing.T) int {
+	out, err := exec.Command("npm", "--version").Output()
+	if err != nil {
+		t.Fatalf("npm --version: %v", err)
+	}
+	n, _ := strconv.Atoi(strings.SplitN(strings.TrimSpace(string(out)), ".", 2)[0])
+	return n
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/internal/testenv"
 )
@@ -171,7 +172,7 @@ func TestPackageManagersThroughTheProxy(t *testing.T) {
 		t.Skip("end-to-end test")
 	}
 	e := startEnv(t, func(c *config.Config) { c.SecretKey = testSecretKey })
-	for _, pm := range []struct{ fixture, marker string }{{"yarn-app", "built with yarn/1.22.22: true"}, {"pnpm-app", "built with pnpm/9.15.9: true"}} {
+	for _, pm := range []struct{ fixture, marker string }{{"cache-trust", `"plain":"unset"`}, {"yarn-app", "built with yarn/1.22.22: true"}, {"pnpm-app", "built with pnpm/9.15.9: true"}} {
 		t.Run(pm.fixture, func(t *testing.T) {
 			repo := e.git.NewRepo(t, pm.fixture, fixture(t, pm.fixture))
 			// The npm registry mirror this machine reaches serves package metadata without the
@@ -192,6 +193,12 @@ func TestPackageManagersThroughTheProxy(t *testing.T) {
 			}
 			if !strings.Contains(log, "Egress: ") || !strings.Contains(log, "through registry.") || strings.Contains(log, "Egress refused") {
 				t.Errorf("the install did not go (only) through the proxy:\n%s", log)
+			}
+			// No line of the build's own output may be a warning about a variable the platform set.
+			for _, l := range buildOutput(e.readLog(id, "", 30*time.Second)) {
+				if v := platformVariableIn(l); v != "" {
+					t.Errorf("the build log names %s, which the platform set: %q", v, l)
+				}
 			}
 		})
 	}
@@ -312,4 +319,39 @@ func TestRequestHandlerReadsWithReadOnlyKeys(t *testing.T) {
 	if got, _ := writer.GetBytes(ctx, "probe/readable", 1<<10); string(got) != "hello" {
 		t.Errorf("the object changed: %q", got)
 	}
+}
+
+// buildOutput returns the lines the build's commands printed (not the platform's own).
+func buildOutput(events []sseEvent) []string {
+	var out []string
+	for _, ev := range events {
+		var l struct{ Step, Stream, Line string }
+		if ev.Event == "log" && json.Unmarshal([]byte(ev.Data), &l) == nil && l.Stream != "system" {
+			out = append(out, l.Line)
+		}
+	}
+	return out
+}
+
+// platformVariableIn returns the platform-set variable a line names, if any: the variable
+// itself, or the setting npm reads from an npm_config_* variable ("store-dir" for
+// npm_config_store_dir) when the line complains about a config. Generic names (PATH, HOME…)
+// are left out: builds print them for good reasons.
+func platformVariableIn(line string) string {
+	for _, name := range sandbox.PlatformEnvNames() {
+		if !strings.Contains(name, "_") {
+			continue
+		}
+		if strings.Contains(line, name) {
+			return name
+		}
+		if key, ok := strings.CutPrefix(name, "npm_config_"); ok && strings.Contains(line, "config") &&
+			strings.Contains(line, `"`+strings.ReplaceAll(key, "_", "-")+`"`) {
+			return name
+		}
+	}
+	if strings.Contains(line, "Unknown env config") {
+		return "an npm_config_* variable"
+	}
+	return ""
 }
