@@ -25,7 +25,15 @@ func Deploy(ctx workflow.Context, in DeployInput) (DeploymentStatus, error) {
 type deployment struct {
 	in     DeployInput
 	status DeploymentStatus
+	// memoEveryStep: the memo (what lists show) follows every step change, not only clone,
+	// detect and the end. Histories recorded before this change replay without it.
+	memoEveryStep bool
 }
+
+// Change ids of workflow.GetVersion, one per change of the commands a deployment issues.
+const (
+	versionMemoEveryStep = "memo-every-step"
+)
 
 func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
 	steps := make([]StepState, len(AllSteps))
@@ -44,6 +52,7 @@ func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
 }
 
 func (d *deployment) setup(ctx workflow.Context) error {
+	d.memoEveryStep = workflow.GetVersion(ctx, versionMemoEveryStep, workflow.DefaultVersion, 1) == 1
 	return workflow.SetQueryHandler(ctx, StatusQuery, func() (DeploymentStatus, error) {
 		return d.status, nil
 	})
@@ -137,6 +146,9 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		publishIn.ArchiveKey = built.ArtifactKey
 	} else {
 		d.setStep(ctx, StepBuild, StepSkipped)
+		if d.memoEveryStep {
+			d.saveMemo(ctx)
+		}
 		publishIn.ArchiveKey = uploaded.Key
 		publishIn.SubDir = path.Join(plan.RootDir, plan.OutputDir)
 		if publishIn.SubDir == "." {
@@ -160,10 +172,13 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	return d.status, nil
 }
 
-// step runs fn as the named step, keeping the status and the live view up to date.
+// step runs fn as the named step, keeping the status, the memo and the live view up to date.
 func (d *deployment) step(ctx workflow.Context, name string, fn func() error) error {
 	d.status.Step = name
 	d.setStep(ctx, name, StepRunning)
+	if d.memoEveryStep {
+		d.saveMemo(ctx)
+	}
 	d.report(ctx, StatusUpdate{State: StateRunning, Step: name})
 	err := fn()
 	switch {
