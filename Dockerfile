@@ -48,7 +48,7 @@ RUN go mod download
 COPY . .
 COPY --from=web /src/web/dist/ ./web/dist/
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/skydeploy ./cmd/skydeploy
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/skydeploy/skydeploy/internal/version.Version=${VERSION}" -o /out/skydeploy ./cmd/skydeploy
 
 # ---- runtime --------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

@@ -8,6 +8,9 @@ APT_PACKAGES := git redis-server bubblewrap
 TEST_APT_PACKAGES := chromium nginx wrk docker-compose openssl
 WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
 GO_TEST_TIMEOUT ?= 60m
+# The version every part shows (/api/config, `skydeploy version`, the dashboard's footer).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/skydeploy/skydeploy/internal/version.Version=$(VERSION)
 
 .PHONY: dev test build tools web web-deps system-deps test-deps test-go test-web test-browser bench vet fmt clean
 
@@ -17,7 +20,7 @@ dev: tools build
 
 ## build: the skydeploy binary with the dashboard embedded
 build: web
-	$(GO) build -o $(BIN)/skydeploy ./cmd/skydeploy
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/skydeploy ./cmd/skydeploy
 
 ## tools: the Temporal CLI (dev server + Web UI) and versitygw, into bin/; system packages when missing
 tools: system-deps $(BIN)/temporal $(BIN)/versitygw

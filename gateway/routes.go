@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"github.com/skydeploy/skydeploy/internal/version"
 	"net/http"
 	"time"
 
@@ -62,9 +63,6 @@ func (s *Server) getConfig(c *gin.Context) {
 		"temporalUIURL":     s.cfg.TemporalUIURL,
 		"temporalNamespace": s.cfg.TemporalNamespace,
 		"authRequired":      s.authRequired(),
-		"version":           Version,
+		"version":           version.Version,
 	})
 }
-
-// Version of the gateway, set at build time with -ldflags.
-var Version = "dev"

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/skydeploy/skydeploy/internal/apiclient"
+	"github.com/skydeploy/skydeploy/internal/version"
 )
 
 // clientCommands are the command-line client's sub-commands. They talk to a gateway's API
@@ -94,7 +95,7 @@ func newAPIClient() (*apiclient.Client, error) {
 		return nil, err
 	}
 	c := apiclient.New(apiURL, token)
-	c.UserAgent = "skydeploy-cli/" + version
+	c.UserAgent = "skydeploy-cli/" + version.Version
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/platform"
+	"github.com/skydeploy/skydeploy/internal/version"
 	"github.com/skydeploy/skydeploy/web"
 )
 
@@ -63,7 +64,7 @@ func main() {
 	case "healthcheck":
 		err = runHealthcheck(ctx, args)
 	case "version":
-		fmt.Println("skydeploy", version)
+		fmt.Println("skydeploy", version.Version)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -83,8 +84,6 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-var version = "dev"
 
 // exitError ends the process with a code without printing more.
 type exitError struct{ code int }

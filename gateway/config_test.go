@@ -1,0 +1,24 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/version"
+)
+
+func TestConfigShowsTheBuildVersion(t *testing.T) {
+	old := version.Version
+	version.Version = "v1.2.3-test"
+	defer func() { version.Version = old }()
+	rec := httptest.NewRecorder()
+	gateway.New(gateway.Deps{Config: config.Default()}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/config", nil))
+	var body struct{ Version string }
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Version != "v1.2.3-test" {
+		t.Fatalf("/api/config = %d %s", rec.Code, rec.Body)
+	}
+}
