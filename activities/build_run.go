@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/egress"
@@ -70,10 +71,10 @@ func (b *build) runStep(ctx context.Context, step, command string, egress bool, 
 		}
 	}
 	var egressBytes int64
-	var refused int
+	var refused, upstreamFailures int
 	if proxy != nil {
 		st := proxy.Stats()
-		egressBytes, refused = st.Bytes, st.Refused
+		egressBytes, refused, upstreamFailures = st.Bytes, st.Refused, st.UpstreamFailures
 		b.log.Printf("%s", st.Summary())
 	}
 	metrics.BuildStep(step, res.PeakMemoryBytes, egressBytes, refused)
@@ -94,6 +95,11 @@ func (b *build) runStep(ctx context.Context, step, command string, egress bool, 
 			le = b.a.wallTimeError()
 		}
 		return permanent(workflows.ErrLimitExceeded, "%s command stopped: %s", step, le.Error())
+	case errors.As(err, &ee) && upstreamFailures > 0:
+		// The command failed and the network failed it: a registry unreachable is the
+		// platform's trouble, retried and then put before an operator, not the project's.
+		b.log.Printf("The %s step failed while %d connections to allowed hosts failed on the network's side: retrying later", step, upstreamFailures)
+		return temporal.NewApplicationError(fmt.Sprintf("%s command failed while allowed hosts were unreachable (%d connections failed on the network's side)", step, upstreamFailures), "RegistryUnreachable")
 	case errors.As(err, &ee):
 		what := fmt.Sprintf("exited with code %d", ee.Code)
 		if ee.Signal != "" {

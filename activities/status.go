@@ -14,6 +14,14 @@ func (a *Activities) ReportStatus(ctx context.Context, u workflows.StatusUpdate)
 	if a.Live == nil {
 		return nil
 	}
+	if u.ResetRunID != "" {
+		// The first report of a run made by an operator's reset marks the log, once.
+		if first, err := a.Live.FirstTime(ctx, u.DeploymentID, "reset-"+u.ResetRunID); err == nil && first {
+			_ = a.Live.AppendLog(ctx, u.DeploymentID, []livestatus.Line{{Step: "deploy", Stream: "system",
+				Text: "──── Reset by an operator in the Temporal UI: the deployment runs again from the chosen point (run " + u.ResetRunID + ") ────",
+				Time: time.Now().UTC()}})
+		}
+	}
 	if err := a.Live.SetStatus(ctx, livestatus.Status{ID: u.DeploymentID, State: u.State, Step: u.Step, Error: u.Error}); err != nil {
 		return err
 	}

@@ -28,11 +28,17 @@ type deployment struct {
 	// memoEveryStep: the memo (what lists show) follows every step change, not only clone,
 	// detect and the end. Histories recorded before this change replay without it.
 	memoEveryStep bool
+	// attention: a step failed for the platform's reasons past its retries waits for an
+	// operator instead of failing the deployment (attention.go).
+	attention bool
+	// resetRunID is this run's id when an operator's reset made it (else "").
+	resetRunID string
 }
 
 // Change ids of workflow.GetVersion, one per change of the commands a deployment issues.
 const (
 	versionMemoEveryStep = "memo-every-step"
+	versionAttention     = "needs-attention"
 )
 
 func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
@@ -53,6 +59,13 @@ func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
 
 func (d *deployment) setup(ctx workflow.Context) error {
 	d.memoEveryStep = workflow.GetVersion(ctx, versionMemoEveryStep, workflow.DefaultVersion, 1) == 1
+	d.attention = workflow.GetVersion(ctx, versionAttention, workflow.DefaultVersion, 1) == 1
+	// A reset in the Temporal UI makes a new run whose OriginalRunID is the run it was reset
+	// from; the status and the live log say so.
+	if info := workflow.GetInfo(ctx); info.OriginalRunID != "" && info.OriginalRunID != info.WorkflowExecution.RunID {
+		d.resetRunID = info.WorkflowExecution.RunID
+		d.status.ResetByOperator = true
+	}
 	return workflow.SetQueryHandler(ctx, StatusQuery, func() (DeploymentStatus, error) {
 		return d.status, nil
 	})
@@ -77,6 +90,16 @@ var (
 	}
 )
 
+// withAttempts is p with at most attempts tries (0 keeps p's).
+func withAttempts(p *temporal.RetryPolicy, attempts int32) *temporal.RetryPolicy {
+	if attempts <= 0 {
+		return p
+	}
+	c := *p
+	c.MaximumAttempts = attempts
+	return &c
+}
+
 func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	in := d.in
 	d.status.State = StateRunning
@@ -86,7 +109,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	light := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
-		RetryPolicy:         lightRetry,
+		RetryPolicy:         withAttempts(lightRetry, in.StepAttempts),
 	})
 
 	cloneIn := CloneInput{DeploymentID: in.DeploymentID, RepoURL: in.RepoURL, Branch: in.Branch, Commit: in.Commit}
@@ -132,7 +155,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 			StartToCloseTimeout:    2 * time.Hour,
 			ScheduleToStartTimeout: 2 * time.Hour,
 			HeartbeatTimeout:       30 * time.Second,
-			RetryPolicy:            buildRetry,
+			RetryPolicy:            withAttempts(buildRetry, min(in.StepAttempts, buildRetry.MaximumAttempts)),
 			WaitForCancellation:    true,
 		})
 		var built BuildResult
@@ -173,23 +196,40 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 }
 
 // step runs fn as the named step, keeping the status, the memo and the live view up to date.
+// A failure of the platform's (not the project's) past the step's retries waits for an
+// operator, who may run the step again (attention.go).
 func (d *deployment) step(ctx workflow.Context, name string, fn func() error) error {
-	d.status.Step = name
-	d.setStep(ctx, name, StepRunning)
-	if d.memoEveryStep {
-		d.saveMemo(ctx)
+	for {
+		d.status.Step = name
+		d.setStep(ctx, name, StepRunning)
+		if d.memoEveryStep {
+			d.saveMemo(ctx)
+		}
+		d.report(ctx, StatusUpdate{State: StateRunning, Step: name})
+		err := fn()
+		switch {
+		case err == nil:
+			d.setStep(ctx, name, StepSucceeded)
+			return nil
+		case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+			d.setStep(ctx, name, StepCanceled)
+			return err
+		case d.attention && isPlatformFailure(err):
+			d.setStep(ctx, name, StepNeedsAttention)
+			if werr := d.needsAttention(ctx, name, err); werr != nil {
+				if temporal.IsCanceledError(werr) {
+					d.setStep(ctx, name, StepCanceled)
+				} else {
+					d.setStep(ctx, name, StepFailed)
+				}
+				return werr
+			}
+			// Retried: run the step again.
+		default:
+			d.setStep(ctx, name, StepFailed)
+			return err
+		}
 	}
-	d.report(ctx, StatusUpdate{State: StateRunning, Step: name})
-	err := fn()
-	switch {
-	case err == nil:
-		d.setStep(ctx, name, StepSucceeded)
-	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
-		d.setStep(ctx, name, StepCanceled)
-	default:
-		d.setStep(ctx, name, StepFailed)
-	}
-	return err
 }
 
 func (d *deployment) setStep(ctx workflow.Context, name, state string) {
@@ -282,6 +322,7 @@ func (d *deployment) saveMemo(ctx workflow.Context) {
 // effort: a failure here never fails the deployment.
 func (d *deployment) report(ctx workflow.Context, u StatusUpdate) {
 	u.DeploymentID = d.in.DeploymentID
+	u.ResetRunID = d.resetRunID
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 5 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},

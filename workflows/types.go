@@ -47,7 +47,33 @@ const (
 	StateSucceeded = "succeeded"
 	StateFailed    = "failed"
 	StateCanceled  = "canceled"
+	// StateNeedsAttention: a step failed for a reason of the platform's (storage down, a
+	// registry unreachable, workers lost) past its retries; the deployment waits for an
+	// operator's SignalRetry or SignalAbandon.
+	StateNeedsAttention = "needs_attention"
 )
+
+// Signals an operator sends to a deployment that needs attention (from the dashboard, the CLI,
+// or the Temporal UI's Signal dialog).
+const (
+	// SignalRetry runs the failed step again. No input.
+	SignalRetry = "retry"
+	// SignalAbandon fails the deployment. Input: an optional reason (a JSON string).
+	SignalAbandon = "abandon"
+)
+
+// DefaultAttentionTimeout is how long a deployment waits for an operator before it fails.
+const DefaultAttentionTimeout = 24 * time.Hour
+
+// Attention says why a deployment needs an operator.
+type Attention struct {
+	Step     string    `json:"step"`
+	Reason   string    `json:"reason"`
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline"`
+	// Retries counts the operator's retries of this deployment so far.
+	Retries int `json:"retries,omitempty"`
+}
 
 // Step states.
 const (
@@ -57,6 +83,9 @@ const (
 	StepFailed    = "failed"
 	StepSkipped   = "skipped"
 	StepCanceled  = "canceled"
+	// StepNeedsAttention: the step failed for the platform's reasons; it runs again if an
+	// operator retries the deployment.
+	StepNeedsAttention = "needs_attention"
 )
 
 // Error types of non-retryable failures, as the Temporal UI shows them.
@@ -88,6 +117,12 @@ type DeployInput struct {
 	RequestedAt time.Time `json:"requestedAt"`
 	// URL is the deployment's own public URL.
 	URL string `json:"url"`
+	// AttentionTimeout is how long the deployment waits for an operator when a step failed for
+	// the platform's reasons past its retries (0: DefaultAttentionTimeout).
+	AttentionTimeout time.Duration `json:"attentionTimeout,omitempty"`
+	// StepAttempts is how many times a light step is tried before the deployment needs
+	// attention (0: 8); builds are tried at most 4 times.
+	StepAttempts int32 `json:"stepAttempts,omitempty"`
 }
 
 // StepState is one step's progress.
@@ -118,6 +153,10 @@ type DeploymentStatus struct {
 	Bytes      int64            `json:"bytes,omitempty"`
 	Trigger    string           `json:"trigger,omitempty"`
 	Overrides  detect.Overrides `json:"overrides,omitempty"`
+	// Attention is set while the deployment needs an operator (and kept after, for the record).
+	Attention *Attention `json:"attention,omitempty"`
+	// ResetByOperator: this run was made by a reset in the Temporal UI (same deployment id).
+	ResetByOperator bool `json:"resetByOperator,omitempty"`
 }
 
 // MemoKey is the memo field holding the DeploymentStatus, so lists need no query per row.
@@ -207,4 +246,7 @@ type StatusUpdate struct {
 	Error        string `json:"error,omitempty"`
 	// Message, when set, is written to the deployment's log as a system line.
 	Message string `json:"message,omitempty"`
+	// ResetRunID, in a run made by an operator's reset, is that run's id: the first report of
+	// the run writes a "reset by an operator" line to the live log, once.
+	ResetRunID string `json:"resetRunId,omitempty"`
 }

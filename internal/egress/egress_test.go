@@ -297,3 +297,29 @@ func TestProxyByteLimit(t *testing.T) {
 		t.Fatalf("dial after the budget: %v", err)
 	}
 }
+
+func TestUpstreamFailuresAreCounted(t *testing.T) {
+	// A port nothing listens on, explicitly allowed: the connection fails on the network's side.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	rules, _ := ParseRules(addr)
+	p := New(Options{Policy: Policy{Allow: rules}, Resolver: fakeResolver{}})
+	if _, err := p.Dial(context.Background(), addr); err == nil {
+		t.Fatal("dial of a closed port succeeded")
+	}
+	// A name that does not exist is the build's business; a failing name server is not.
+	p2 := New(Options{Resolver: failingResolver{}})
+	_, _ = p2.Dial(context.Background(), "registry.example:443")
+	p3 := New(Options{Resolver: fakeResolver{}})
+	_, _ = p3.Dial(context.Background(), "typo.example:443")
+	if a, b, c := p.Stats().UpstreamFailures, p2.Stats().UpstreamFailures, p3.Stats().UpstreamFailures; a != 1 || b != 1 || c != 0 {
+		t.Fatalf("upstream failures: closed port %d, name server down %d, no such name %d", a, b, c)
+	}
+}
+
+type failingResolver struct{}
+
+func (failingResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", IsTemporary: true}
+}

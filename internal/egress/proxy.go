@@ -37,6 +37,7 @@ type Proxy struct {
 	conns    map[net.Conn]struct{}
 	hosts    map[string]*HostStats
 	refused  int
+	upstream int // connections to allowed hosts that failed (unreachable, DNS down)
 	closed   bool
 	bytes    atomic.Int64
 	exceeded atomic.Bool
@@ -53,8 +54,12 @@ type HostStats struct {
 
 // Stats is what a proxy carried and refused.
 type Stats struct {
-	Hosts    []HostStats // allowed hosts, most connections first
-	Refused  int
+	Hosts   []HostStats // allowed hosts, most connections first
+	Refused int
+	// UpstreamFailures counts allowed connections that failed on the network's side (an
+	// unreachable host, a name server that does not answer): the platform's trouble, not the
+	// build's.
+	UpstreamFailures int
 	Bytes    int64
 	Exceeded bool // MaxBytes was reached
 }
@@ -123,7 +128,7 @@ func (p *Proxy) Close() error {
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Refused: p.refused, Bytes: p.bytes.Load(), Exceeded: p.exceeded.Load()}
+	s := Stats{Refused: p.refused, UpstreamFailures: p.upstream, Bytes: p.bytes.Load(), Exceeded: p.exceeded.Load()}
 	for _, h := range p.hosts {
 		s.Hosts = append(s.Hosts, *h)
 	}
@@ -154,6 +159,9 @@ func (s Stats) Summary() string {
 	}
 	if s.Refused > 0 {
 		msg += fmt.Sprintf("; %d refused", s.Refused)
+	}
+	if s.UpstreamFailures > 0 {
+		msg += fmt.Sprintf("; %d failed on the network's side", s.UpstreamFailures)
 	}
 	return msg
 }
@@ -266,8 +274,12 @@ func (p *Proxy) Dial(ctx context.Context, hostport string) (net.Conn, error) {
 		cancel()
 		if err != nil || len(addrs) == 0 {
 			r := &Refusal{Host: target, Reason: "name does not resolve"}
+			var dnsErr *net.DNSError
 			if err != nil {
 				r.Reason += ": " + shortDNSError(err)
+				if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+					p.countUpstreamFailure() // the name server failed, not the name
+				}
 			}
 			p.refuse(r)
 			return nil, r
@@ -291,7 +303,14 @@ func (p *Proxy) Dial(ctx context.Context, hostport string) (net.Conn, error) {
 		}
 		lastErr = err
 	}
+	p.countUpstreamFailure()
 	return nil, fmt.Errorf("connect to %s: %w", net.JoinHostPort(host, portStr), lastErr)
+}
+
+func (p *Proxy) countUpstreamFailure() {
+	p.mu.Lock()
+	p.upstream++
+	p.mu.Unlock()
 }
 
 func shortDNSError(err error) string {

@@ -114,6 +114,20 @@ func (s *Store) SetStatus(ctx context.Context, st Status) error {
 	return nil
 }
 
+// FirstTime reports whether this is the first call for (id, mark) within the live TTL: the
+// one writer that gets true does a thing once (a log line per run, say).
+func (s *Store) FirstTime(ctx context.Context, id, mark string) (bool, error) {
+	if err := s.available(); err != nil {
+		return false, err
+	}
+	ok, err := s.rdb.SetNX(ctx, s.prefix+"deploy:"+id+":once:"+mark, 1, s.ttl).Result()
+	s.noteResult(err)
+	if err != nil {
+		return false, fmt.Errorf("mark %s of %s: %w", mark, id, err)
+	}
+	return ok, nil
+}
+
 // GetStatus returns a deployment's live status; ok is false when Redis has none.
 func (s *Store) GetStatus(ctx context.Context, id string) (Status, bool, error) {
 	data, err := s.rdb.Get(ctx, s.statusKey(id)).Bytes()
