@@ -60,8 +60,8 @@ type Stats struct {
 	// unreachable host, a name server that does not answer): the platform's trouble, not the
 	// build's.
 	UpstreamFailures int
-	Bytes    int64
-	Exceeded bool // MaxBytes was reached
+	Bytes            int64
+	Exceeded         bool // MaxBytes was reached
 }
 
 // Options configure a Proxy.
