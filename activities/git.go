@@ -89,10 +89,7 @@ func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log 
 		}
 		return res, fmt.Errorf("write workspace: %w", err)
 	}
-	res.Commit = gitfetch.Commit{
-		SHA: commit.Hash.String(), Message: strings.TrimSpace(commit.Message),
-		Author: commit.Author.Name, Email: commit.Author.Email, Time: commit.Author.When.UTC().Format("2006-01-02T15:04:05Z"),
-	}
+	res.Commit = gitfetch.Describe(commit)
 	res.Files, res.Bytes = st.Files, st.Bytes
 	if err := os.WriteFile(filepath.Join(ws, "commit"), []byte(res.Commit.SHA), 0o644); err != nil {
 		return res, fmt.Errorf("record commit: %w", err)

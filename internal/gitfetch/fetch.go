@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/skydeploy/skydeploy/internal/api"
 )
 
 // Options say what to fetch and under which rules.
@@ -50,13 +52,12 @@ const (
 	objectCacheBytes = 16 * cache.MiByte
 )
 
-// Commit describes the fetched commit.
-type Commit struct {
-	SHA     string `json:"sha"`
-	Message string `json:"message"`
-	Author  string `json:"author"`
-	Email   string `json:"email,omitempty"`
-	Time    string `json:"time,omitempty"`
+// Describe is what a deployment records of a fetched commit: SHA, message, author and time.
+func Describe(c *object.Commit) api.Commit {
+	return api.Commit{
+		SHA: c.Hash.String(), Message: strings.TrimSpace(c.Message),
+		Author: c.Author.Name, Email: c.Author.Email, Time: c.Author.When.UTC().Format("2006-01-02T15:04:05Z"),
+	}
 }
 
 // Kind classifies a fetch failure so callers can tell permanent from passing ones.
