@@ -36,6 +36,10 @@ Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or f
   skydeploy ls [--project P] [--status S] [--limit N] [--json]
   skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
   skydeploy projects ls | show | create | update | delete | deploy | pause | resume | poll
+  skydeploy projects create|update <name> [--env KEY=VALUE] [--plain-env KEY=VALUE]
+                    [--env-target KEY=production|preview|all] [--unset-env KEY]
+                                --env is secret (masked; production builds unless targeted),
+                                --plain-env is shown as it is (every build unless targeted)
 
   skydeploy healthcheck <url>   exit 0 when url answers 2xx (for container health checks)
   skydeploy version

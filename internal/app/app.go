@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
@@ -70,15 +69,11 @@ func NewServeStore(cfg config.Config) (store *storage.Store, readOnly bool) {
 // NewLive returns the live-status store of cfg (Redis). Connecting is lazy: a Redis that is down
 // only degrades the live view.
 func NewLive(cfg config.Config) (*livestatus.Store, error) {
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	l, err := livestatus.Open(cfg.RedisURL, cfg.RedisPrefix, cfg.LiveTTL, cfg.LogMaxLines)
 	if err != nil {
 		return nil, fmt.Errorf("SKYDEPLOY_REDIS_URL: %w", err)
 	}
-	opts.DialTimeout = 2 * time.Second
-	opts.ReadTimeout = 3 * time.Second
-	opts.WriteTimeout = 3 * time.Second
-	opts.MaxRetries = 1
-	return livestatus.New(redis.NewClient(opts), cfg.RedisPrefix, cfg.LiveTTL, cfg.LogMaxLines), nil
+	return l, nil
 }
 
 // DialTemporal connects to the Temporal frontend, retrying for up to wait.
