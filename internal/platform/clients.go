@@ -1,6 +1,4 @@
-// Package app turns a Config into the clients every role needs — object storage, Redis and
-// Temporal — and the logger, so that each role's Run gets its dependencies injected.
-package app
+package platform
 
 import (
 	"context"
@@ -16,14 +14,10 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/internal/config"
-	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/metrics"
-	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
-	"github.com/skydeploy/skydeploy/servehandler"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
@@ -151,56 +145,6 @@ func deployTrigger(workflowType string, args []any) (string, bool) {
 	return "", true
 }
 
-// NewActivities wires the activities of a worker. The egress proxy of builds refuses the
-// addresses of every service in cfg, resolved now.
-func NewActivities(ctx context.Context, cfg config.Config, store *storage.Store, live *livestatus.Store, log *slog.Logger) (*activities.Activities, error) {
-	setting, err := egress.ParseSetting(cfg.BuildEgress)
-	if err != nil {
-		return nil, fmt.Errorf("SKYDEPLOY_BUILD_EGRESS: %w", err)
-	}
-	control := BuildControl(cfg)
-	return &activities.Activities{
-		Store: store,
-		Live:  live,
-		Log:   log,
-		Settings: activities.Settings{
-			WorkDir:         cfg.WorkDir,
-			MaxRepoBytes:    cfg.MaxRepoBytes,
-			MaxFileBytes:    cfg.MaxFileBytes,
-			MaxFiles:        cfg.MaxFiles,
-			MaxSiteBytes:    cfg.MaxSiteBytes,
-			AllowPrivateGit: cfg.AllowPrivateGitHosts,
-			GitHubToken:     cfg.GitHubToken,
-			GitHubAPIURL:    cfg.GitHubAPIURL, GitCredentials: cfg.GitCredentials, CloneConcurrency: cfg.CloneConcurrency,
-			Build: activities.BuildSettings{
-				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
-				CPUs: cfg.BuildCPUs, ResourceControl: control,
-				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.Sandbox,
-				CacheBytes: cfg.BuildCacheBytes, Concurrency: cfg.BuildConcurrency, MaxWorkspaceBytes: cfg.BuildMaxDiskBytes,
-				Egress: setting, EgressBytes: cfg.BuildEgressBytes,
-				PlatformAddresses: egress.PlatformAddresses(ctx, nil, PlatformEndpoints(cfg)),
-			},
-		},
-	}, nil
-}
-
-// BuildControl is how the sandbox enforces a build's resource limits under cfg.
-func BuildControl(cfg config.Config) string {
-	if cfg.BuildCgroups == "off" {
-		return sandbox.ControlWatchdog
-	}
-	return sandbox.ControlAuto
-}
-
-// PlatformEndpoints lists the addresses of every SkyDeploy service in cfg: what a build must
-// never reach.
-func PlatformEndpoints(cfg config.Config) []string {
-	return []string{
-		cfg.RedisURL, cfg.TemporalAddress, cfg.S3Endpoint, cfg.GatewayAddr, cfg.ServeAddr,
-		cfg.ServeAdminAddr, cfg.MetricsAddr, cfg.PublicAPIURL,
-	}
-}
-
 // EnsureBucket creates the bucket, retrying while object storage comes up.
 func EnsureBucket(ctx context.Context, store *storage.Store, log *slog.Logger, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
@@ -218,13 +162,5 @@ func EnsureBucket(ctx context.Context, store *storage.Store, log *slog.Logger, w
 			return ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
-	}
-}
-
-// ServeOptions are the request handler's options from the configuration.
-func ServeOptions(cfg config.Config, log *slog.Logger) servehandler.Options {
-	return servehandler.Options{
-		BaseDomain: cfg.BaseDomain, CacheBytes: cfg.ServeCacheBytes, AliasTTL: cfg.AliasTTL, Log: log,
-		AccessLogEvery: cfg.ServeAccessLogEvery, MaxCachedFileBytes: cfg.ServeMaxCachedFileBytes,
 	}
 }
