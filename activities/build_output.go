@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
+	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
@@ -144,8 +143,7 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 		return fmt.Errorf("open output: %w", err)
 	}
 	defer root.Close()
-	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	tw := tar.NewWriter(gz)
+	aw := snapshot.NewWriter(w)
 	shown := func(rel string) string {
 		if display == "(project root)" {
 			return rel
@@ -174,16 +172,8 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 		if err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("read output %s: not a regular file", rel)
 		}
-		mode := int64(0o644)
-		if fi.Mode()&0o111 != 0 {
-			mode = 0o755
-		}
-		hdr := &tar.Header{Name: rel, Mode: mode, Size: fi.Size(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := aw.Add(rel, f, fi.Size(), fi.Mode()&0o111 != 0); err != nil {
 			return fmt.Errorf("pack output: %w", err)
-		}
-		if _, err := io.CopyN(tw, f, fi.Size()); err != nil {
-			return fmt.Errorf("pack output %s: %w", rel, err)
 		}
 		art.files++
 		art.bytes += fi.Size()
@@ -206,10 +196,7 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 	if err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("pack output: %w", err)
-	}
-	if err := gz.Close(); err != nil {
+	if err := aw.Close(); err != nil {
 		return fmt.Errorf("pack output: %w", err)
 	}
 	return nil
