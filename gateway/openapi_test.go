@@ -83,7 +83,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // exist, and that exactly the public endpoints declare no security.
 func TestOpenAPIReferencesAndSecurity(t *testing.T) {
 	doc := loadSpec(t)
-	for _, name := range []string{"Deployment", "DeploymentStatus", "Step", "Project", "ProjectInput", "Error", "StartedDeployment"} {
+	for _, name := range []string{"Deployment", "DeploymentStatus", "StepState", "Project", "ProjectInput", "Error", "StartedDeployment"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("schema %s missing", name)
 		}
