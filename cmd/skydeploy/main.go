@@ -1,7 +1,7 @@
 // Command skydeploy is SkyDeploy in one binary: each role is a sub-command (gateway, worker,
 // serve), `dev` runs the whole platform locally, and the rest is the command-line client. It
 // parses arguments and dispatches: internal/platform assembles the roles, internal/apiclient
-// talks to a gateway.
+// talks to a gateway. It must never build a client of Temporal, Redis or object storage itself.
 package main
 
 import (

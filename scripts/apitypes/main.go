@@ -8,7 +8,8 @@
 // It understands the subset of OpenAPI 3.0 schemas the description uses: $ref, allOf, object
 // properties with required, additionalProperties, arrays, string enums, strings, integers,
 // numbers and booleans. Anything else is an error, so the description cannot drift into a form
-// the dashboard's types would silently lose.
+// the dashboard's types would silently lose. It must never import SkyDeploy's packages: it
+// reads the description, not the Go types (gateway/openapi_test.go compares those).
 package main
 
 import (
