@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/snapshot"
@@ -158,10 +159,10 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 			return permanent(workflows.ErrLimitExceeded, "build output has more than %d files (SKYDEPLOY_MAX_FILES)", s.MaxFiles)
 		}
 		if s.MaxFileBytes > 0 && info.Size() > s.MaxFileBytes {
-			return permanent(workflows.ErrLimitExceeded, "build output file %s is %s, more than the limit of %s (SKYDEPLOY_MAX_FILE_BYTES)", shown(rel), humanBytes(info.Size()), humanBytes(s.MaxFileBytes))
+			return permanent(workflows.ErrLimitExceeded, "build output file %s is %s, more than the limit of %s (SKYDEPLOY_MAX_FILE_BYTES)", shown(rel), bytesize.Format(info.Size()), bytesize.Format(s.MaxFileBytes))
 		}
 		if s.MaxSiteBytes > 0 && art.bytes+info.Size() > s.MaxSiteBytes {
-			return permanent(workflows.ErrLimitExceeded, "build output adds up to more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", humanBytes(s.MaxSiteBytes))
+			return permanent(workflows.ErrLimitExceeded, "build output adds up to more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", bytesize.Format(s.MaxSiteBytes))
 		}
 		f, err := root.Open(rel)
 		if err != nil {

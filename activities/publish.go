@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skydeploy/skydeploy/internal/aliases"
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/mimetypes"
@@ -121,7 +122,7 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 		m.TotalSize += f.Size
 	}
 	if a.Settings.MaxSiteBytes > 0 && m.TotalSize > a.Settings.MaxSiteBytes {
-		return res, permanent(workflows.ErrLimitExceeded, "published files add up to %s, more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", humanBytes(m.TotalSize), humanBytes(a.Settings.MaxSiteBytes))
+		return res, permanent(workflows.ErrLimitExceeded, "published files add up to %s, more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", bytesize.Format(m.TotalSize), bytesize.Format(a.Settings.MaxSiteBytes))
 	}
 	log.Printf("Uploaded %d new files, %d unchanged files reused", uploaded.Load(), reused.Load())
 

@@ -17,6 +17,6 @@
 //   - lsremote.go: LsRemote lists branch heads through the same transport.
 //
 // Describe turns the fetched commit into the api.Commit a deployment records. It must never
-// depend on Temporal, Redis or object storage, nor on any SkyDeploy package but internal/repourl
-// and internal/api (data only).
+// depend on Temporal, Redis or object storage, nor on any SkyDeploy package but internal/repourl,
+// internal/api (data only) and internal/bytesize.
 package gitfetch

@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/skydeploy/skydeploy/internal/api"
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // Options say what to fetch and under which rules.
@@ -201,7 +202,7 @@ func classify(o Options, err error) error {
 	case errors.As(err, &le): // the pack check refused it; the message names the limit
 		return &Error{Kind: KindTooLarge, Msg: le.Msg, Err: err}
 	case errors.Is(err, ErrTooLarge):
-		return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("repository %s is larger than the limit of %s fetched (SKYDEPLOY_MAX_REPO_BYTES)", o.URL, formatBytes(o.Limits.MaxBytes)), Err: err}
+		return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("repository %s is larger than the limit of %s fetched (SKYDEPLOY_MAX_REPO_BYTES)", o.URL, bytesize.Format(o.Limits.MaxBytes)), Err: err}
 	case errors.Is(err, ErrInternalAddress):
 		return &Error{Kind: KindForbiddenHost, Msg: fmt.Sprintf("repository %s resolves to an internal address, which is not allowed", o.URL), Err: err}
 	case errors.Is(err, transport.ErrRepositoryNotFound), errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
