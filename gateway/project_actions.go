@@ -102,13 +102,20 @@ func (s *Server) rollbackProject(c *gin.Context) {
 	c.JSON(http.StatusOK, s.view(ctx, ps, p))
 }
 
-func (s *Server) pollProject(c *gin.Context) {
-	_, p, ok := s.withProject(c)
-	if !ok {
-		return
-	}
-	if !p.Watch.Enabled {
+// watchedProject is withProject for actions on the poll schedule: an unwatched project has
+// none (409).
+func (s *Server) watchedProject(c *gin.Context) (*projects.Store, *projects.Project, bool) {
+	ps, p, ok := s.withProject(c)
+	if ok && !p.Watch.Enabled {
 		apiError(c, http.StatusConflict, "project "+p.Name+" is not watched: enable watch first")
+		return nil, nil, false
+	}
+	return ps, p, ok
+}
+
+func (s *Server) pollProject(c *gin.Context) {
+	_, p, ok := s.watchedProject(c)
+	if !ok {
 		return
 	}
 	id, err := s.control.TriggerPoll(c.Request.Context(), p.Name)
@@ -123,12 +130,8 @@ func (s *Server) pauseProject(c *gin.Context)  { s.setPaused(c, true) }
 func (s *Server) resumeProject(c *gin.Context) { s.setPaused(c, false) }
 
 func (s *Server) setPaused(c *gin.Context, paused bool) {
-	ps, p, ok := s.withProject(c)
+	ps, p, ok := s.watchedProject(c)
 	if !ok {
-		return
-	}
-	if !p.Watch.Enabled {
-		apiError(c, http.StatusConflict, "project "+p.Name+" is not watched: enable watch first")
 		return
 	}
 	ctx := c.Request.Context()
