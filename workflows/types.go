@@ -2,7 +2,8 @@
 // (clone -> detect -> upload -> build -> publish) and its types. No I/O happens here: every side
 // effect is an activity in package activities.
 //
-// It must never import Redis, S3 or HTTP clients.
+// It must never import Redis, S3, HTTP clients or go-git (internal/gitfetch): its types come
+// from internal/api and internal/detect, which are data (go list -deps ./workflows shows it).
 package workflows
 
 import (
