@@ -112,7 +112,7 @@ func (s *Server) cancelDeployment(c *gin.Context) {
 		apiError(c, http.StatusConflict, "deployment "+id+" has already ended ("+d.State+")")
 		return
 	}
-	if err := s.temporal.CancelWorkflow(c.Request.Context(), ids.WorkflowID(id), ""); err != nil {
+	if err := s.control.Cancel(c.Request.Context(), id); err != nil {
 		s.log.Error("cancel deployment", "deployment", id, "error", err)
 		apiError(c, http.StatusServiceUnavailable, "could not cancel: the workflow service is unavailable")
 		return

@@ -78,6 +78,12 @@ func (c *Control) Start(ctx context.Context, in workflows.DeployInput) (api.Star
 	return api.StartedDeployment{ID: in.DeploymentID, URL: in.URL, WorkflowID: wid}, nil
 }
 
+// Cancel asks the deployment's workflow to stop; its activities learn it through their
+// heartbeats and the build's whole process group is killed.
+func (c *Control) Cancel(ctx context.Context, deploymentID string) error {
+	return c.temporal.CancelWorkflow(ctx, ids.WorkflowID(deploymentID), "")
+}
+
 // QueuedStatus is a deployment's status before its workflow runs: every step pending.
 func QueuedStatus(in workflows.DeployInput) workflows.DeploymentStatus {
 	steps := make([]workflows.StepState, 0, len(workflows.AllSteps))

@@ -4,7 +4,7 @@
 //   - deploy.go: a project's commit becomes a deployment's workflow input (the same for every
 //     trigger: API, webhook, poll), and Start starts the deployment workflow `deploy-<id>` with
 //     its memo, typed search attributes and id policies, then tells the project's retention
-//     workflow about production deployments.
+//     workflow about production deployments; Cancel stops one.
 //   - schedules.go: a project's poll schedule `poll-<project>` follows its watch settings
 //     (created, updated, paused, triggered, deleted).
 //   - retention.go: the retention workflow `retention-<project>` is signalled (started if
