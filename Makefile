@@ -67,6 +67,11 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 ## web: the dashboard bundle in web/dist (embedded by `go build`)
 web: web/dist/index.html
 
+## api-types: the dashboard's TypeScript types (web/src/api.gen.ts) from gateway/openapi.yaml
+.PHONY: api-types
+api-types:
+	$(GO) run ./scripts/apitypes
+
 ## test: every test — Go unit, workflow and end-to-end tests on the real stack, dashboard tests, browser e2e
 test: test-deps web
 	@bash scripts/test.sh

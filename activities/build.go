@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/ids"
@@ -209,7 +210,7 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 		return res, err
 	}
 	b.timing.upload = time.Since(t)
-	b.log.Printf("Uploaded build output: %d files, %s (%s compressed)", art.files, humanBytes(art.bytes), humanBytes(art.size))
+	b.log.Printf("Uploaded build output: %d files, %s (%s compressed)", art.files, bytesize.Format(art.bytes), bytesize.Format(art.size))
 	res.ArtifactKey, res.Files, res.Bytes = key, art.files, art.bytes
 	return res, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skydeploy/skydeploy/internal/buildcache"
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/repourl"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
@@ -260,7 +261,7 @@ func (c *buildCache) restoreArchive(ctx context.Context, ar *cacheArchive) bool 
 		short := ar.keys[scope][:12]
 		if st, ok := c.restoreLocal(ar, scope); ok {
 			ar.hit = true
-			log.Printf("Build cache: %s restored from %s on this worker (key %s): %d files, %s", what, describeScope(scope), short, st.Files, humanBytes(st.Bytes))
+			log.Printf("Build cache: %s restored from %s on this worker (key %s): %d files, %s", what, describeScope(scope), short, st.Files, bytesize.Format(st.Bytes))
 			return true
 		}
 		st, found, err := c.restoreRemote(ctx, ar, scope)
@@ -269,7 +270,7 @@ func (c *buildCache) restoreArchive(ctx context.Context, ar *cacheArchive) bool 
 			log.Printf("Build cache: %s from %s unusable (%v)", strings.ToLower(what), describeScope(scope), err)
 		case found:
 			ar.hit = true
-			log.Printf("Build cache: %s restored from %s in object storage (key %s): %d files, %s", what, describeScope(scope), short, st.Files, humanBytes(st.Bytes))
+			log.Printf("Build cache: %s restored from %s in object storage (key %s): %d files, %s", what, describeScope(scope), short, st.Files, bytesize.Format(st.Bytes))
 			return true
 		}
 	}
@@ -306,7 +307,7 @@ func (c *buildCache) restoreRemote(ctx context.Context, ar *cacheArchive, scope 
 	}
 	defer body.Close()
 	if limit := c.b.a.Settings.Build.CacheBytes; size > limit {
-		return st, false, fmt.Errorf("larger than the limit (%s > %s)", humanBytes(size), humanBytes(limit))
+		return st, false, fmt.Errorf("larger than the limit (%s > %s)", bytesize.Format(size), bytesize.Format(limit))
 	}
 	tmp, err := c.tempFile()
 	if err != nil {
@@ -363,7 +364,7 @@ func (c *buildCache) save(ctx context.Context, ar *cacheArchive) {
 	var tooLarge *buildcache.TooLargeError
 	switch {
 	case errors.As(err, &tooLarge):
-		log.Printf("Build cache: %s not saved, too large to cache (%s exceeds %s, SKYDEPLOY_BUILD_CACHE_BYTES)", what, tooLarge.What, humanBytes(tooLarge.Limit))
+		log.Printf("Build cache: %s not saved, too large to cache (%s exceeds %s, SKYDEPLOY_BUILD_CACHE_BYTES)", what, tooLarge.What, bytesize.Format(tooLarge.Limit))
 		return
 	case err != nil:
 		log.Printf("Build cache: %s not saved: %v", what, err)
@@ -387,7 +388,7 @@ func (c *buildCache) save(ctx context.Context, ar *cacheArchive) {
 	if err := c.keepLocal(ar, scope, tmp.Name()); err != nil {
 		c.b.a.logger().Warn("keep build cache on disk", "error", err)
 	}
-	log.Printf("Build cache: %s saved to %s (key %s): %d files, %s (%s compressed)", what, describeScope(scope), ar.keys[scope][:12], st.Files, humanBytes(st.Bytes), humanBytes(size))
+	log.Printf("Build cache: %s saved to %s (key %s): %d files, %s (%s compressed)", what, describeScope(scope), ar.keys[scope][:12], st.Files, bytesize.Format(st.Bytes), bytesize.Format(size))
 }
 
 func (c *buildCache) tempFile() (*os.File, error) {
@@ -496,7 +497,7 @@ func readInRoot(dir, rel string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %s", humanBytes(limit))
+		return nil, fmt.Errorf("larger than %s", bytesize.Format(limit))
 	}
 	return data, nil
 }

@@ -1,8 +1,6 @@
 package activities
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,8 +13,10 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
+	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
@@ -144,8 +144,7 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 		return fmt.Errorf("open output: %w", err)
 	}
 	defer root.Close()
-	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	tw := tar.NewWriter(gz)
+	aw := snapshot.NewWriter(w)
 	shown := func(rel string) string {
 		if display == "(project root)" {
 			return rel
@@ -160,10 +159,10 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 			return permanent(workflows.ErrLimitExceeded, "build output has more than %d files (SKYDEPLOY_MAX_FILES)", s.MaxFiles)
 		}
 		if s.MaxFileBytes > 0 && info.Size() > s.MaxFileBytes {
-			return permanent(workflows.ErrLimitExceeded, "build output file %s is %s, more than the limit of %s (SKYDEPLOY_MAX_FILE_BYTES)", shown(rel), humanBytes(info.Size()), humanBytes(s.MaxFileBytes))
+			return permanent(workflows.ErrLimitExceeded, "build output file %s is %s, more than the limit of %s (SKYDEPLOY_MAX_FILE_BYTES)", shown(rel), bytesize.Format(info.Size()), bytesize.Format(s.MaxFileBytes))
 		}
 		if s.MaxSiteBytes > 0 && art.bytes+info.Size() > s.MaxSiteBytes {
-			return permanent(workflows.ErrLimitExceeded, "build output adds up to more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", humanBytes(s.MaxSiteBytes))
+			return permanent(workflows.ErrLimitExceeded, "build output adds up to more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", bytesize.Format(s.MaxSiteBytes))
 		}
 		f, err := root.Open(rel)
 		if err != nil {
@@ -174,16 +173,8 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 		if err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("read output %s: not a regular file", rel)
 		}
-		mode := int64(0o644)
-		if fi.Mode()&0o111 != 0 {
-			mode = 0o755
-		}
-		hdr := &tar.Header{Name: rel, Mode: mode, Size: fi.Size(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := aw.Add(rel, f, fi.Size(), fi.Mode()&0o111 != 0); err != nil {
 			return fmt.Errorf("pack output: %w", err)
-		}
-		if _, err := io.CopyN(tw, f, fi.Size()); err != nil {
-			return fmt.Errorf("pack output %s: %w", rel, err)
 		}
 		art.files++
 		art.bytes += fi.Size()
@@ -206,10 +197,7 @@ func writeOutputTar(ctx context.Context, w io.Writer, dir, display string, s Set
 	if err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("pack output: %w", err)
-	}
-	if err := gz.Close(); err != nil {
+	if err := aw.Close(); err != nil {
 		return fmt.Errorf("pack output: %w", err)
 	}
 	return nil

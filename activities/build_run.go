@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/metrics"
@@ -78,7 +79,7 @@ func (b *build) runStep(ctx context.Context, step, command string, egress bool, 
 		b.log.Printf("%s", st.Summary())
 	}
 	metrics.BuildStep(step, res.PeakMemoryBytes, egressBytes, refused)
-	usage := fmt.Sprintf("peak memory %s, CPU %s", humanBytes(res.PeakMemoryBytes), res.CPUTime.Round(10*time.Millisecond))
+	usage := fmt.Sprintf("peak memory %s, CPU %s", bytesize.Format(res.PeakMemoryBytes), res.CPUTime.Round(10*time.Millisecond))
 	if err == nil {
 		b.log.Printf("%s finished in %s (%s)", capitalize(step), res.Duration.Round(10*time.Millisecond), usage)
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/gitfetch"
 	"github.com/skydeploy/skydeploy/internal/snapshot"
@@ -43,7 +44,7 @@ func (a *Activities) CloneRepository(ctx context.Context, in workflows.CloneInpu
 		return res, err
 	}
 	log.Printf("Cloned commit %s by %s: %s", short(res.Commit.SHA), res.Commit.Author, firstLine(res.Commit.Message))
-	log.Printf("%d files, %s", res.Files, humanBytes(res.Bytes))
+	log.Printf("%d files, %s", res.Files, bytesize.Format(res.Bytes))
 	return res, nil
 }
 
@@ -89,10 +90,7 @@ func (a *Activities) checkout(ctx context.Context, in workflows.CloneInput, log 
 		}
 		return res, fmt.Errorf("write workspace: %w", err)
 	}
-	res.Commit = gitfetch.Commit{
-		SHA: commit.Hash.String(), Message: strings.TrimSpace(commit.Message),
-		Author: commit.Author.Name, Email: commit.Author.Email, Time: commit.Author.When.UTC().Format("2006-01-02T15:04:05Z"),
-	}
+	res.Commit = gitfetch.Describe(commit)
 	res.Files, res.Bytes = st.Files, st.Bytes
 	if err := os.WriteFile(filepath.Join(ws, "commit"), []byte(res.Commit.SHA), 0o644); err != nil {
 		return res, fmt.Errorf("record commit: %w", err)
@@ -242,7 +240,7 @@ func (a *Activities) UploadSource(ctx context.Context, in workflows.CloneInput) 
 		log.Printf("Upload failed, will retry: %v", err)
 		return res, transient("StorageUnavailable", err, "upload source snapshot")
 	}
-	log.Printf("Uploaded source snapshot: %d files, %s (%s compressed)", st.Files, humanBytes(st.Bytes), humanBytes(size))
+	log.Printf("Uploaded source snapshot: %d files, %s (%s compressed)", st.Files, bytesize.Format(st.Bytes), bytesize.Format(size))
 	return workflows.UploadResult{Key: key, Files: st.Files, Bytes: st.Bytes}, nil
 }
 
@@ -259,18 +257,6 @@ func firstLine(s string) string {
 		line = line[:120] + "…"
 	}
 	return line
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func reasonOf(err error) string {

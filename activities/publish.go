@@ -24,6 +24,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/skydeploy/skydeploy/internal/aliases"
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/mimetypes"
@@ -120,7 +122,7 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 		m.TotalSize += f.Size
 	}
 	if a.Settings.MaxSiteBytes > 0 && m.TotalSize > a.Settings.MaxSiteBytes {
-		return res, permanent(workflows.ErrLimitExceeded, "published files add up to %s, more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", humanBytes(m.TotalSize), humanBytes(a.Settings.MaxSiteBytes))
+		return res, permanent(workflows.ErrLimitExceeded, "published files add up to %s, more than the limit of %s (SKYDEPLOY_MAX_SITE_BYTES)", bytesize.Format(m.TotalSize), bytesize.Format(a.Settings.MaxSiteBytes))
 	}
 	log.Printf("Uploaded %d new files, %d unchanged files reused", uploaded.Load(), reused.Load())
 
@@ -139,7 +141,7 @@ func (a *Activities) PublishDeployment(ctx context.Context, in workflows.Publish
 			log.Printf("Alias %s stays on %s, a newer deployment published first; this one is live at its own URL", label, newer)
 			continue
 		}
-		if err := a.MoveAlias(ctx, label, in.Project, in.DeploymentID, "publish"); err != nil {
+		if err := aliases.Move(ctx, a.Store, label, in.Project, in.DeploymentID, aliases.ReasonPublish); err != nil {
 			return res, transient("StorageUnavailable", err, "move alias %s", label)
 		}
 		log.Printf("Alias %s now points to this deployment", label)
@@ -216,15 +218,14 @@ func (a *Activities) aliasLabels(ctx context.Context, in workflows.PublishInput,
 // requested later than this one (so an old deployment that finishes late does not replace a
 // newer one), or "". A rollback or promotion is the operator's choice and is not protected.
 func (a *Activities) newerLive(ctx context.Context, label string, in workflows.PublishInput) (string, error) {
-	data, err := a.Store.GetBytes(ctx, storage.AliasKey(label), 64<<10)
-	if errors.Is(err, storage.ErrNotFound) {
+	cur, err := aliases.Read(ctx, a.Store, label)
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, aliases.ErrUnreadable) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	cur, err := manifest.ParseAlias(data)
-	if err != nil || cur.DeploymentID == in.DeploymentID || cur.Reason != "publish" || in.RequestedAt.IsZero() {
+	if cur.DeploymentID == in.DeploymentID || cur.Reason != aliases.ReasonPublish || in.RequestedAt.IsZero() {
 		return "", nil
 	}
 	mdata, err := a.Store.GetBytes(ctx, storage.ManifestKey(cur.DeploymentID), 64<<20)
@@ -242,15 +243,6 @@ func (a *Activities) newerLive(ctx context.Context, label string, in workflows.P
 		return cur.DeploymentID, nil
 	}
 	return "", nil
-}
-
-// MoveAlias points a host label at a deployment with a single object write.
-func (a *Activities) MoveAlias(ctx context.Context, label, project, deploymentID, reason string) error {
-	data, err := json.Marshal(manifest.Alias{Label: label, Project: project, DeploymentID: deploymentID, UpdatedAt: time.Now().UTC(), Reason: reason})
-	if err != nil {
-		return err
-	}
-	return a.Store.Put(ctx, storage.AliasKey(label), data, storage.PutOptions{ContentType: "application/json"})
 }
 
 func displayDir(d string) string {

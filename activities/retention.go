@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/skydeploy/skydeploy/internal/aliases"
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/workflows"
@@ -59,7 +60,7 @@ func (p *ProjectActivities) ApplyRetention(ctx context.Context, in workflows.App
 	}
 	protected := map[string]bool{}
 	if !in.Purge {
-		if protected, err = p.aliasTargets(ctx); err != nil {
+		if protected, err = aliases.Targets(ctx, p.Store); err != nil {
 			return res, transient("StorageUnavailable", err, "read aliases")
 		}
 	}
@@ -111,7 +112,7 @@ func (p *ProjectActivities) ApplyRetention(ctx context.Context, in workflows.App
 	if err != nil {
 		return res, transient("StorageUnavailable", err, "list blobs")
 	}
-	grace := p.Settings.BlobGrace
+	grace := p.BlobGrace
 	if grace == 0 {
 		grace = time.Hour
 	}
@@ -199,27 +200,6 @@ func (p *ProjectActivities) readManifests(ctx context.Context) (out []DeployedMa
 	}
 	err = g.Wait()
 	return out, unreadable, err
-}
-
-func (p *ProjectActivities) aliasTargets(ctx context.Context) (map[string]bool, error) {
-	objs, err := p.Store.List(ctx, storage.AliasesPrefix)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, o := range objs {
-		data, err := p.Store.GetBytes(ctx, o.Key, 1<<20)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if a, err := manifest.ParseAlias(data); err == nil {
-			out[a.DeploymentID] = true
-		}
-	}
-	return out, nil
 }
 
 func (p *ProjectActivities) deleteDeployment(ctx context.Context, id string) error {

@@ -1,7 +1,8 @@
 // Package deploy holds SkyDeploy's deployment files (Dockerfile and temporal-compose.yml at the
 // repository root, nginx, systemd and Temporal setup files here) and the tests that keep them
 // honest. Its only Go API is StartNginx, a test helper that runs the real nginx configuration
-// in front of test servers, for this package's tests and for end-to-end tests elsewhere.
+// in front of test servers, for this package's tests and for end-to-end tests elsewhere. It must
+// never import a SkyDeploy role package: the files it checks run the roles as processes.
 package deploy
 
 import (

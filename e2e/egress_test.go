@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/platform"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/internal/testenv"
@@ -298,7 +298,7 @@ func TestRequestHandlerReadsWithReadOnlyKeys(t *testing.T) {
 	if err := writer.Put(ctx, "probe/readable", []byte("hello"), storage.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	reader, readOnly := app.NewServeStore(st.Config)
+	reader, readOnly := platform.NewServeStore(st.Config)
 	if !readOnly {
 		t.Fatal("no read-only credentials in the stack's configuration")
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/skydeploy/skydeploy/gateway"
-	"github.com/skydeploy/skydeploy/internal/app"
+	"github.com/skydeploy/skydeploy/internal/platform"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/internal/testenv"
 	"github.com/skydeploy/skydeploy/servehandler"
@@ -145,7 +145,7 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		// A request handler started while storage is down comes up and serves once it returns.
-		fresh := servehandler.New(readOnlyStore(t, e.cfg), app.ServeOptions(e.cfg, testenv.Logger(t)))
+		fresh := servehandler.New(readOnlyStore(t, e.cfg), platform.ServeOptions(e.cfg, testenv.Logger(t)))
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		adminLn, _ := net.Listen("tcp", "127.0.0.1:0")
 		sctx, stop := context.WithCancel(ctx)

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/skydeploy/skydeploy/gateway"
-	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/platform"
 	"github.com/skydeploy/skydeploy/internal/storage"
@@ -84,7 +83,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	}
 	e.siteAdmin = adminLn.Addr().String()
 	serveDone := make(chan error, 1)
-	handler := servehandler.New(readOnlyStore(t, cfg), app.ServeOptions(cfg, log))
+	handler := servehandler.New(readOnlyStore(t, cfg), platform.ServeOptions(cfg, log))
 	go func() { serveDone <- servehandler.Serve(ctx, handler, siteLn, adminLn) }()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- platform.RunWorker(ctx, cfg, log, !o.noLightWorker, !o.noBuildWorker) }()
@@ -112,7 +111,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 // readOnlyStore is the request handler's store: the read-only user, as in production.
 func readOnlyStore(t testing.TB, cfg config.Config) *storage.Store {
 	t.Helper()
-	store, readOnly := app.NewServeStore(cfg)
+	store, readOnly := platform.NewServeStore(cfg)
 	if !readOnly {
 		t.Fatal("the test stack has no read-only storage user")
 	}

@@ -128,3 +128,6 @@ func (s *Server) rateLimitDeploys() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// authRequired reports whether API calls need a token.
+func (s *Server) authRequired() bool { return s.cfg.RequireAuth || s.cfg.APIToken != "" }

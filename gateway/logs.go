@@ -13,10 +13,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/ids"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/storage"
-	"github.com/skydeploy/skydeploy/workflows"
 )
 
 // archivePrefix marks SSE event ids of lines replayed from the archive ("a-<n>").
@@ -105,7 +105,7 @@ func (s *Server) streamLive(ctx context.Context, sse *sseWriter, id, last string
 			lastCheck = time.Now()
 			if d, err := s.deployment(ctx, id); err == nil {
 				sse.event("status", "", d)
-				if ended(d.State) {
+				if api.Ended(d.State) {
 					// Drain what is left so lines written just before the end are not lost.
 					for {
 						more, err := s.live.ReadLog(ctx, id, after, 1000, 0)
@@ -117,7 +117,7 @@ func (s *Server) streamLive(ctx context.Context, sse *sseWriter, id, last string
 							after = l.ID
 						}
 					}
-					sse.event("end", "", map[string]string{"status": d.State})
+					sse.event("end", "", api.LogEnd{Status: d.State})
 					sse.flush()
 					return
 				}
@@ -137,7 +137,7 @@ func (s *Server) streamArchive(ctx context.Context, sse *sseWriter, id, last str
 	for ctx.Err() == nil {
 		lines, err := s.archivedLog(ctx, id)
 		if err != nil {
-			sse.event("error", "", map[string]string{"error": "archived log unavailable, try again"})
+			sse.event("error", "", api.Error{Error: "archived log unavailable, try again"})
 			sse.flush()
 			return
 		}
@@ -150,8 +150,8 @@ func (s *Server) streamArchive(ctx context.Context, sse *sseWriter, id, last str
 		d, err := s.deployment(ctx, id)
 		if err == nil {
 			sse.event("status", "", d)
-			if ended(d.State) {
-				sse.event("end", "", map[string]string{"status": d.State})
+			if api.Ended(d.State) {
+				sse.event("end", "", api.LogEnd{Status: d.State})
 				sse.flush()
 				return
 			}
@@ -194,10 +194,6 @@ func (s *Server) archivedLog(ctx context.Context, id string) ([]livestatus.Line,
 		body.Close()
 	}
 	return lines, nil
-}
-
-func ended(state string) bool {
-	return state == workflows.StateSucceeded || state == workflows.StateFailed || state == workflows.StateCanceled
 }
 
 type sseWriter struct {

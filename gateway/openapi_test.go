@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,7 +84,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // exist, and that exactly the public endpoints declare no security.
 func TestOpenAPIReferencesAndSecurity(t *testing.T) {
 	doc := loadSpec(t)
-	for _, name := range []string{"Deployment", "DeploymentStatus", "Step", "Project", "ProjectInput", "Error", "StartedDeployment"} {
+	for _, name := range []string{"Deployment", "DeploymentStatus", "StepState", "Project", "ProjectInput", "Error", "StartedDeployment"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("schema %s missing", name)
 		}
@@ -94,6 +95,9 @@ func TestOpenAPIReferencesAndSecurity(t *testing.T) {
 	var raw map[string]any
 	if err := yaml.Unmarshal(gateway.OpenAPI, &raw); err != nil {
 		t.Fatal(err)
+	}
+	for _, key := range emptyKeys(raw, "", nil) {
+		t.Errorf("%s has no value (an unquoted comma in a {flow: mapping} makes one)", key)
 	}
 	for _, ref := range collectRefs(raw, nil) {
 		if !resolves(raw, ref) {
@@ -118,6 +122,24 @@ func TestOpenAPIReferencesAndSecurity(t *testing.T) {
 			}
 		}
 	}
+}
+
+// emptyKeys lists the keys whose value is null.
+func emptyKeys(v any, path string, acc []string) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				acc = append(acc, path+"/"+k)
+			}
+			acc = emptyKeys(e, path+"/"+k, acc)
+		}
+	case []any:
+		for i, e := range x {
+			acc = emptyKeys(e, fmt.Sprintf("%s[%d]", path, i), acc)
+		}
+	}
+	return acc
 }
 
 func collectRefs(v any, acc []string) []string {

@@ -2,28 +2,46 @@ package gateway
 
 import (
 	"context"
-	"github.com/skydeploy/skydeploy/internal/version"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/skydeploy/skydeploy/internal/api"
+	"github.com/skydeploy/skydeploy/internal/version"
 )
 
+// routes registers every route of the gateway; gateway/openapi.yaml describes each of them
+// (openapi_test.go compares the two).
 func (s *Server) routes() {
 	r := s.engine
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, api.Health{Status: "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metricsHandler())
-	api := r.Group("/api", s.security())
-	api.GET("/config", s.getConfig)
-	api.GET("/openapi.yaml", s.openAPI)
-	api.POST("/deployments", s.rateLimitDeploys(), s.createDeployment)
-	api.GET("/deployments", s.listDeployments)
-	api.GET("/deployments/:id", s.getDeployment)
-	api.GET("/deployments/:id/logs", s.streamLogs)
-	api.POST("/deployments/:id/cancel", s.cancelDeployment)
-	api.POST("/deployments/:id/redeploy", s.rateLimitDeploys(), s.redeployDeployment)
-	s.extraRoutes(api)
+	a := r.Group("/api", s.security())
+	a.GET("/config", s.getConfig)
+	a.GET("/openapi.yaml", s.openAPI)
+
+	a.POST("/deployments", s.rateLimitDeploys(), s.createDeployment)
+	a.GET("/deployments", s.listDeployments)
+	a.GET("/deployments/:id", s.getDeployment)
+	a.GET("/deployments/:id/logs", s.streamLogs)
+	a.POST("/deployments/:id/cancel", s.cancelDeployment)
+	a.POST("/deployments/:id/redeploy", s.rateLimitDeploys(), s.redeployDeployment)
+
+	a.GET("/projects", s.listProjects)
+	a.POST("/projects", s.createProject)
+	a.GET("/projects/:name", s.getProject)
+	a.PUT("/projects/:name", s.updateProject)
+	a.DELETE("/projects/:name", s.deleteProject)
+	a.GET("/projects/:name/deployments", s.listProjectDeployments)
+	a.POST("/projects/:name/deploy", s.deployProject)
+	a.POST("/projects/:name/rollback", s.rollbackProject)
+	a.POST("/projects/:name/poll", s.pollProject)
+	a.POST("/projects/:name/pause", s.pauseProject)
+	a.POST("/projects/:name/resume", s.resumeProject)
+
+	a.POST("/webhooks/github", s.githubWebhook)
 	r.NoRoute(s.dashboardHandler())
 }
 
@@ -58,11 +76,11 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 func (s *Server) getConfig(c *gin.Context) {
-	c.JSON(http.StatusOK, map[string]any{
-		"baseDomain":        s.cfg.BaseDomain,
-		"temporalUIURL":     s.cfg.TemporalUIURL,
-		"temporalNamespace": s.cfg.TemporalNamespace,
-		"authRequired":      s.authRequired(),
-		"version":           version.Version,
+	c.JSON(http.StatusOK, api.Config{
+		BaseDomain:        s.cfg.BaseDomain,
+		TemporalUIURL:     s.cfg.TemporalUIURL,
+		TemporalNamespace: s.cfg.TemporalNamespace,
+		AuthRequired:      s.authRequired(),
+		Version:           version.Version,
 	})
 }

@@ -1,6 +1,24 @@
-// Package gateway is SkyDeploy's API (Gin): it starts, lists, inspects and cancels deployments
-// through Temporal, streams live logs from Redis (falling back to the archive in object
-// storage), and serves the embedded dashboard. It holds no state of its own.
+// Package gateway is SkyDeploy's API (Gin) and the home of the embedded dashboard. It holds no
+// state of its own: deployments live in Temporal, projects, aliases and tokens in object
+// storage, live logs in Redis.
+//
+//   - server.go: the Server, its dependencies, Run.
+//   - routes.go: every route, health, readiness and the public settings.
+//   - deployments.go: start, cancel and redeploy deployments (POST /api/deployments…).
+//   - visibility.go: read deployments back from Temporal (status query, memo, visibility lists).
+//   - logs.go: a deployment's log as Server-Sent Events, live from Redis or from the archive.
+//   - projects.go: create, read, change and delete projects.
+//   - project_input.go: validate a project request and merge it into the stored project.
+//   - project_actions.go: deploy, roll back, poll, pause and resume a project.
+//   - webhooks.go: GitHub push webhooks.
+//   - auth.go, metrics.go, openapi.go, dashboard.go, request.go: tokens and limits, metrics,
+//     the OpenAPI description, the dashboard, request decoding.
+//
+// Its JSON types are internal/api's. Everything it asks of Temporal but reading goes through
+// internal/control, branch heads through internal/githead, aliases through internal/aliases.
+//
+// It must never import the activities, the sandbox or the build cache (go list -deps shows it):
+// the gateway runs no build and touches no workspace.
 package gateway
 
 import (
@@ -14,17 +32,29 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/auth"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/control"
+	"github.com/skydeploy/skydeploy/internal/githead"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/repourl"
 	"github.com/skydeploy/skydeploy/internal/storage"
+)
+
+// Names the end-to-end tests and benchmarks decode answers with; the types are internal/api's.
+type (
+	Deployment        = api.Deployment
+	StartedDeployment = api.StartedDeployment
+	ProjectView       = api.Project
 )
 
 // Server is the gateway with its injected clients.
 type Server struct {
 	cfg       config.Config
 	temporal  client.Client
+	control   *control.Control
+	heads     *githead.Checker
 	live      *livestatus.Store
 	store     *storage.Store
 	log       *slog.Logger
@@ -37,8 +67,10 @@ type Server struct {
 
 // Deps are the gateway's dependencies.
 type Deps struct {
-	Config    config.Config
-	Temporal  client.Client
+	Config   config.Config
+	Temporal client.Client
+	// Control starts and steers workflows (nil: one on Temporal with the Config's settings).
+	Control   *control.Control
 	Live      *livestatus.Store
 	Store     *storage.Store
 	Log       *slog.Logger
@@ -48,13 +80,20 @@ type Deps struct {
 // New builds the gateway and its routes.
 func New(d Deps) *Server {
 	s := &Server{
-		cfg: d.Config, temporal: d.Temporal, live: d.Live, store: d.Store, log: d.Log, dashboard: d.Dashboard,
+		cfg: d.Config, temporal: d.Temporal, control: d.Control, live: d.Live, store: d.Store, log: d.Log, dashboard: d.Dashboard,
 		policy: repourl.Policy{
 			AllowedHosts: d.Config.AllowedGitHosts, AllowPrivate: d.Config.AllowPrivateGitHosts, AllowInsecure: d.Config.AllowInsecureGit,
+		},
+		heads: &githead.Checker{
+			GitHubAPIURL: d.Config.GitHubAPIURL, GitHubToken: d.Config.GitHubToken, GitCredentials: d.Config.GitCredentials,
+			AllowPrivate: d.Config.AllowPrivateGitHosts,
 		},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.control == nil {
+		s.control = control.New(d.Temporal, control.SettingsFrom(d.Config), s.log)
 	}
 	s.tokens = auth.NewStore(d.Store, d.Config.APIToken)
 	s.limiter = newDeployLimiter(d.Config.DeployRatePerMinute)
@@ -96,5 +135,5 @@ func (s *Server) Run(ctx context.Context) error {
 
 // apiError writes {"error": msg} with status.
 func apiError(c *gin.Context, status int, msg string) {
-	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+	c.AbortWithStatusJSON(status, api.Error{Error: msg})
 }

@@ -8,13 +8,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/skydeploy/skydeploy/activities"
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/projects"
 	"github.com/skydeploy/skydeploy/internal/repourl"
 )
@@ -80,11 +78,11 @@ func (s *Server) githubWebhook(c *gin.Context) {
 			Zen string `json:"zen"`
 		}
 		_ = json.Unmarshal(body, &ping)
-		c.JSON(http.StatusOK, gin.H{"ok": true, "zen": ping.Zen})
+		c.JSON(http.StatusOK, api.WebhookAck{OK: true, Zen: ping.Zen})
 		return
 	case "push":
 	default:
-		c.JSON(http.StatusOK, gin.H{"ok": true, "ignored": "event " + event + " is not handled"})
+		c.JSON(http.StatusOK, api.WebhookAck{OK: true, Ignored: "event " + event + " is not handled"})
 		return
 	}
 	var push pushEvent
@@ -94,7 +92,7 @@ func (s *Server) githubWebhook(c *gin.Context) {
 	}
 	branch, isBranch := strings.CutPrefix(push.Ref, "refs/heads/")
 	if !isBranch || push.Deleted || strings.Trim(push.After, "0") == "" || len(push.After) != 40 {
-		c.JSON(http.StatusAccepted, gin.H{"started": []StartedDeployment{}, "ignored": "not a push of a branch head"})
+		c.JSON(http.StatusAccepted, api.WebhookDeployments{Started: []api.StartedDeployment{}, Ignored: "not a push of a branch head"})
 		return
 	}
 	if repourl.ValidateBranch(branch) != nil {
@@ -113,46 +111,24 @@ func (s *Server) githubWebhook(c *gin.Context) {
 		apiError(c, http.StatusServiceUnavailable, "object storage is unavailable; GitHub will show the failed delivery for redelivery")
 		return
 	}
-	wanted := map[string]bool{}
-	for _, u := range []string{push.Repo.CloneURL, push.Repo.HTMLURL} {
-		if k := repoKey(u); k != "" {
-			wanted[k] = true
-		}
-	}
-	started := []StartedDeployment{}
+	started := []api.StartedDeployment{}
 	for _, p := range list {
-		if !wanted[repoKey(p.RepoURL)] || !p.AutoDeploy() {
+		pushed := repourl.SameRepository(p.RepoURL, push.Repo.CloneURL) || repourl.SameRepository(p.RepoURL, push.Repo.HTMLURL)
+		if !pushed || !p.AutoDeploy() {
 			continue
 		}
 		production := branch == p.Branch()
 		if !production && !p.Watch.Previews {
 			continue
 		}
-		in := p.DeployInput(projects.DeployTarget{Branch: branch, Commit: sha, Production: production, Trigger: "webhook"},
-			s.cfg.BuildTaskQueue, s.cfg.SiteURL, time.Now())
-		st, err := s.StartDeployment(ctx, in)
+		in := s.control.DeployInput(p, projects.DeployTarget{Branch: branch, Commit: sha, Production: production, Trigger: "webhook"})
+		st, err := s.control.Start(ctx, in)
 		if err != nil {
 			s.log.Error("start webhook deployment", "project", p.Name, "error", err)
 			apiError(c, http.StatusServiceUnavailable, "could not start the deployment: the workflow service is unavailable; redeliver the webhook")
 			return
 		}
-		if production {
-			if err := activities.SignalRetention(ctx, s.temporal, s.cfg.TaskQueue, p.Name, s.cfg.KeepDeployments, st.WorkflowID); err != nil {
-				s.log.Warn("retention not signalled", "project", p.Name, "error", err)
-			}
-		}
 		started = append(started, st)
 	}
-	c.JSON(http.StatusAccepted, gin.H{"started": started})
-}
-
-// repoKey normalises a repository URL for matching: lower-case host and path, no scheme,
-// no trailing slash or ".git".
-func repoKey(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	p := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
-	return strings.ToLower(u.Host) + strings.ToLower(p)
+	c.JSON(http.StatusAccepted, api.WebhookDeployments{Started: started})
 }

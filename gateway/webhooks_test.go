@@ -40,15 +40,3 @@ func TestVerifySignature(t *testing.T) {
 		}
 	}
 }
-
-func TestRepoKey(t *testing.T) {
-	want := repoKey("https://github.com/acme/site")
-	for _, u := range []string{"https://GitHub.com/acme/site.git", "https://github.com/Acme/Site/", "http://github.com/acme/site"} {
-		if got := repoKey(u); got != want {
-			t.Errorf("repoKey(%q) = %q, want %q", u, got, want)
-		}
-	}
-	if repoKey("https://github.com/acme/other") == want {
-		t.Error("different repositories match")
-	}
-}

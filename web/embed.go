@@ -4,6 +4,8 @@
 // writes the production bundle to web/dist. Without a build, dist holds only
 // .gitkeep, so Dist is an empty file system apart from that file; callers can
 // check for index.html to tell whether the dashboard was built.
+//
+// It must never import anything of SkyDeploy: it is the built files.
 package web
 
 import (

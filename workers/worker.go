@@ -1,6 +1,11 @@
-// Package workers runs SkyDeploy's Temporal workers: the light worker (the deployment workflow
-// and its clone, detect, upload, publish and status activities) and the build worker (only
-// BuildProject, on its own task queue with bounded concurrency, so builds scale on their own).
+// Package workers runs SkyDeploy's Temporal workers: the light worker (the deployment, poll and
+// retention workflows with their clone, detect, upload, publish, status and project activities),
+// the poll worker (only CheckBranchHead, on its own task queue whose server-side rate limit is
+// the GitHub budget of all workers together) and the build worker (only BuildProject, on its
+// own task queue with bounded concurrency, so builds scale on their own).
+//
+// It registers and runs what it is given; building the activities from the configuration is
+// internal/platform's. It must never import gin, the gateway or internal/platform.
 package workers
 
 import (
@@ -26,19 +31,33 @@ type Options struct {
 	Build bool
 	// BuildConcurrency bounds builds at once on this worker.
 	BuildConcurrency int
-	// Extra configures project polling and retention (see extra.go).
-	Extra ExtraOptions
+	// Projects are the project activities (polls, project deployments, retention) of the
+	// light worker; nil leaves them unregistered.
+	Projects *activities.ProjectActivities
+	// PollTaskQueue runs GitHub head checks, at most PollPerSecond across all workers (a
+	// server-side task-queue rate limit, so the budget holds however many workers run).
+	PollTaskQueue string
+	PollPerSecond float64
 }
 
 // RegisterLight registers the workflows and light activities on w.
 func RegisterLight(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Deploy, workflow.RegisterOptions{Name: workflows.DeployWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.Poll, workflow.RegisterOptions{Name: workflows.PollWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.Retention, workflow.RegisterOptions{Name: workflows.RetentionWorkflowName})
 	w.RegisterActivityWithOptions(a.CloneRepository, activity.RegisterOptions{Name: workflows.CloneActivity})
 	w.RegisterActivityWithOptions(a.DetectProject, activity.RegisterOptions{Name: workflows.DetectActivity})
 	w.RegisterActivityWithOptions(a.UploadSource, activity.RegisterOptions{Name: workflows.UploadActivity})
 	w.RegisterActivityWithOptions(a.PublishDeployment, activity.RegisterOptions{Name: workflows.PublishActivity})
 	w.RegisterActivityWithOptions(a.ReportStatus, activity.RegisterOptions{Name: workflows.StatusActivity})
-	registerExtra(w, a)
+}
+
+// RegisterProjects registers the project activities on a light worker's registry.
+func RegisterProjects(w worker.Registry, p *activities.ProjectActivities) {
+	w.RegisterActivityWithOptions(p.CheckBranchHead, activity.RegisterOptions{Name: workflows.CheckBranchHeadActivity})
+	w.RegisterActivityWithOptions(p.StartProjectDeployment, activity.RegisterOptions{Name: workflows.StartDeployActivity})
+	w.RegisterActivityWithOptions(p.RunningDeployments, activity.RegisterOptions{Name: workflows.RunningDeploymentsActivity})
+	w.RegisterActivityWithOptions(p.ApplyRetention, activity.RegisterOptions{Name: workflows.ApplyRetentionActivity})
 }
 
 // RegisterBuild registers the build activity on w.
@@ -53,7 +72,17 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 		w := worker.New(c, o.TaskQueue, worker.Options{})
 		RegisterLight(w, a)
 		ws = append(ws, w)
-		ws = append(ws, extraWorkers(c, w, o.Extra)...)
+		if o.Projects != nil {
+			RegisterProjects(w, o.Projects)
+			if o.PollTaskQueue != "" {
+				pw := worker.New(c, o.PollTaskQueue, worker.Options{
+					TaskQueueActivitiesPerSecond:       o.PollPerSecond,
+					MaxConcurrentActivityExecutionSize: 20,
+				})
+				pw.RegisterActivityWithOptions(o.Projects.CheckBranchHead, activity.RegisterOptions{Name: workflows.CheckBranchHeadActivity})
+				ws = append(ws, pw)
+			}
+		}
 	}
 	if o.Build {
 		n := o.BuildConcurrency

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/skydeploy/skydeploy/internal/detect"
-	"github.com/skydeploy/skydeploy/internal/gitfetch"
 )
 
 type deploySuite struct {
@@ -50,7 +49,7 @@ var testInput = DeployInput{
 	AliasLabels: []string{"blog"}, BuildTaskQueue: "build-q", URL: "http://0abcdefghjkm.localhost:3002/",
 }
 
-var testCommit = gitfetch.Commit{SHA: "1111111111111111111111111111111111111111", Message: "m", Author: "a"}
+var testCommit = Commit{SHA: "1111111111111111111111111111111111111111", Message: "m", Author: "a"}
 
 func (s *deploySuite) status() DeploymentStatus {
 	v, err := s.env.QueryWorkflow(StatusQuery)

@@ -20,7 +20,7 @@ const (
 // have ids "poll-<project>-<time>".
 func PollScheduleID(project string) string { return "poll-" + project }
 
-// PollInput is the schedule's action argument: what to poll. The gateway updates the schedule
+// PollInput is the schedule's action argument: what to poll. internal/control updates the schedule
 // when the project's repository or branch changes.
 type PollInput struct {
 	Project string `json:"project"`

@@ -2,14 +2,15 @@
 // (clone -> detect -> upload -> build -> publish) and its types. No I/O happens here: every side
 // effect is an activity in package activities.
 //
-// It must never import Redis, S3 or HTTP clients.
+// It must never import Redis, S3, HTTP clients or go-git (internal/gitfetch): its types come
+// from internal/api and internal/detect, which are data (go list -deps ./workflows shows it).
 package workflows
 
 import (
 	"time"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/detect"
-	"github.com/skydeploy/skydeploy/internal/gitfetch"
 )
 
 // DeployWorkflowName is the workflow type operators see in the Temporal UI.
@@ -40,17 +41,14 @@ const (
 // AllSteps lists the steps in the order they run.
 var AllSteps = []string{StepClone, StepDetect, StepUpload, StepBuild, StepPublish}
 
-// Deployment states.
+// Deployment states (defined with the API's types, which show them).
 const (
-	StateQueued    = "queued"
-	StateRunning   = "running"
-	StateSucceeded = "succeeded"
-	StateFailed    = "failed"
-	StateCanceled  = "canceled"
-	// StateNeedsAttention: a step failed for a reason of the platform's (storage down, a
-	// registry unreachable, workers lost) past its retries; the deployment waits for an
-	// operator's SignalRetry or SignalAbandon.
-	StateNeedsAttention = "needs_attention"
+	StateQueued         = api.StateQueued
+	StateRunning        = api.StateRunning
+	StateSucceeded      = api.StateSucceeded
+	StateFailed         = api.StateFailed
+	StateCanceled       = api.StateCanceled
+	StateNeedsAttention = api.StateNeedsAttention
 )
 
 // Signals an operator sends to a deployment that needs attention (from the dashboard, the CLI,
@@ -66,26 +64,17 @@ const (
 const DefaultAttentionTimeout = 24 * time.Hour
 
 // Attention says why a deployment needs an operator.
-type Attention struct {
-	Step     string    `json:"step"`
-	Reason   string    `json:"reason"`
-	Since    time.Time `json:"since"`
-	Deadline time.Time `json:"deadline"`
-	// Retries counts the operator's retries of this deployment so far.
-	Retries int `json:"retries,omitempty"`
-}
+type Attention = api.Attention
 
 // Step states.
 const (
-	StepPending   = "pending"
-	StepRunning   = "running"
-	StepSucceeded = "succeeded"
-	StepFailed    = "failed"
-	StepSkipped   = "skipped"
-	StepCanceled  = "canceled"
-	// StepNeedsAttention: the step failed for the platform's reasons; it runs again if an
-	// operator retries the deployment.
-	StepNeedsAttention = "needs_attention"
+	StepPending        = api.StepPending
+	StepRunning        = api.StepRunning
+	StepSucceeded      = api.StepSucceeded
+	StepFailed         = api.StepFailed
+	StepSkipped        = api.StepSkipped
+	StepCanceled       = api.StepCanceled
+	StepNeedsAttention = api.StepNeedsAttention
 )
 
 // Error types of non-retryable failures, as the Temporal UI shows them.
@@ -126,38 +115,14 @@ type DeployInput struct {
 }
 
 // StepState is one step's progress.
-type StepState struct {
-	Name       string     `json:"name"`
-	State      string     `json:"state"`
-	StartedAt  *time.Time `json:"startedAt,omitempty"`
-	FinishedAt *time.Time `json:"finishedAt,omitempty"`
-}
+type StepState = api.StepState
 
-// DeploymentStatus is what the status query returns and what the API shows.
-type DeploymentStatus struct {
-	ID         string           `json:"id"`
-	State      string           `json:"status"`
-	Step       string           `json:"step,omitempty"`
-	Steps      []StepState      `json:"steps"`
-	RepoURL    string           `json:"repoUrl"`
-	Branch     string           `json:"branch,omitempty"`
-	Project    string           `json:"project,omitempty"`
-	Production bool             `json:"production,omitempty"`
-	Commit     *gitfetch.Commit `json:"commit,omitempty"`
-	Plan       *detect.Plan     `json:"plan,omitempty"`
-	URL        string           `json:"url"`
-	Error      string           `json:"error,omitempty"`
-	CreatedAt  time.Time        `json:"createdAt"`
-	FinishedAt *time.Time       `json:"finishedAt,omitempty"`
-	Files      int              `json:"files,omitempty"`
-	Bytes      int64            `json:"bytes,omitempty"`
-	Trigger    string           `json:"trigger,omitempty"`
-	Overrides  detect.Overrides `json:"overrides,omitempty"`
-	// Attention is set while the deployment needs an operator (and kept after, for the record).
-	Attention *Attention `json:"attention,omitempty"`
-	// ResetByOperator: this run was made by a reset in the Temporal UI (same deployment id).
-	ResetByOperator bool `json:"resetByOperator,omitempty"`
-}
+// Commit is the commit a deployment deploys, as the clone recorded it.
+type Commit = api.Commit
+
+// DeploymentStatus is what the status query returns and the memo holds: the API shows it as
+// it is (api.Deployment embeds it), so it is defined with the API's types.
+type DeploymentStatus = api.DeploymentStatus
 
 // MemoKey is the memo field holding the DeploymentStatus, so lists need no query per row.
 const MemoKey = "deployment"
@@ -172,9 +137,9 @@ type CloneInput struct {
 
 // CloneResult describes the fetched commit and its tree.
 type CloneResult struct {
-	Commit gitfetch.Commit `json:"commit"`
-	Files  int             `json:"files"`
-	Bytes  int64           `json:"bytes"`
+	Commit Commit `json:"commit"`
+	Files  int    `json:"files"`
+	Bytes  int64  `json:"bytes"`
 }
 
 // DetectInput asks for the build plan of a cloned commit.
@@ -214,13 +179,13 @@ type BuildResult struct {
 
 // PublishInput asks to publish an archive (build output or source snapshot) as a deployment.
 type PublishInput struct {
-	DeploymentID string          `json:"deploymentId"`
-	Project      string          `json:"project,omitempty"`
-	Branch       string          `json:"branch,omitempty"`
-	RepoURL      string          `json:"repoUrl,omitempty"`
-	Commit       gitfetch.Commit `json:"commit"`
-	Plan         detect.Plan     `json:"plan"`
-	ArchiveKey   string          `json:"archiveKey"`
+	DeploymentID string      `json:"deploymentId"`
+	Project      string      `json:"project,omitempty"`
+	Branch       string      `json:"branch,omitempty"`
+	RepoURL      string      `json:"repoUrl,omitempty"`
+	Commit       Commit      `json:"commit"`
+	Plan         detect.Plan `json:"plan"`
+	ArchiveKey   string      `json:"archiveKey"`
 	// SubDir is the directory inside the archive whose files are published ("" = all).
 	SubDir string `json:"subDir,omitempty"`
 	// AliasLabels are what the workflow expects publishing to move; the activity derives the

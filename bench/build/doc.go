@@ -5,5 +5,5 @@
 // of each phase, parsed from the build's "timing:" log line. It does so in two setups,
 // alternated: builds through the egress proxy (what the platform always does) and builds on
 // the worker's own network (a throw-away configuration), and prints what the proxy costs on a
-// cold build (goal: at most 10 %). Run it with ./run.sh.
+// cold build (goal: at most 10 %). Run it with ./run.sh. No package may import it.
 package build

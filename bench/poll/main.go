@@ -22,8 +22,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/bench/poll/fakegithub"
+	"github.com/skydeploy/skydeploy/internal/githead"
 )
 
 type repoState struct {
@@ -50,7 +50,7 @@ func main() {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *workers}}
-	gh, err := activities.NewGitHubClient(hc, srv.URL, "bench-token")
+	gh, err := githead.NewGitHubClient(hc, srv.URL, "bench-token")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -81,11 +81,11 @@ func main() {
 				defer wg.Done()
 				for r := range jobs {
 					polls.Add(1)
-					head, err := activities.CheckGitHubHead(ctx, gh, "bench", r.name, "main", r.etag, clock)
+					head, err := githead.CheckGitHub(ctx, gh, "bench", r.name, "main", r.etag, clock)
 					if err != nil {
 						failed.Add(1)
 						var appErr *temporal.ApplicationError
-						if errors.As(err, &appErr) && appErr.Type() == activities.ErrRateLimited {
+						if errors.As(err, &appErr) && appErr.Type() == githead.ErrRateLimited {
 							rateLimited.Add(1)
 						}
 						continue

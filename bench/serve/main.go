@@ -6,7 +6,8 @@
 //	                                 the alias "bench" at it (prints the deployment id)
 //	serve -endpoint URL -addr ADDR   run servehandler until SIGINT/SIGTERM
 //
-// Storage credentials and bucket default to the values run.sh gives versitygw.
+// Storage credentials and bucket default to the values run.sh gives versitygw. Like the request
+// handler it measures, it must never import Temporal or Redis.
 package main
 
 import (

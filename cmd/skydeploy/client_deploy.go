@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/apiclient"
 )
 
@@ -34,7 +35,7 @@ func runDeploy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var started apiclient.StartedDeployment
+	var started api.StartedDeployment
 	if *project != "" {
 		if len(pos) > 1 {
 			return usageError("usage: skydeploy deploy --project P (the project's repository and settings are used)")
@@ -53,7 +54,7 @@ func runDeploy(ctx context.Context, args []string) error {
 			what += " (" + *branch + ")"
 		}
 		fmt.Printf("Deploying %s\n", what)
-		started, err = c.CreateDeployment(ctx, apiclient.DeploymentRequest{
+		started, err = c.CreateDeployment(ctx, api.DeploymentRequest{
 			RepoURL: pos[0], Branch: *branch, RootDir: *rootDir, InstallCommand: *installCmd,
 			BuildCommand: *buildCmd, OutputDir: *outputDir,
 		})
@@ -65,7 +66,7 @@ func runDeploy(ctx context.Context, args []string) error {
 }
 
 // followStarted prints a started deployment and, unless noFollow, follows it to its end.
-func followStarted(ctx context.Context, c *apiclient.Client, started apiclient.StartedDeployment, noFollow bool) error {
+func followStarted(ctx context.Context, c *apiclient.Client, started api.StartedDeployment, noFollow bool) error {
 	fmt.Printf("Deployment %s started\n", started.ID)
 	if noFollow {
 		fmt.Printf("  follow it:  skydeploy logs -f %s\n  URL (once live): %s\n", started.ID, started.URL)
@@ -83,12 +84,12 @@ func followStarted(ctx context.Context, c *apiclient.Client, started apiclient.S
 }
 
 // reportEnd prints the outcome of an ended deployment; an error (exit 1) unless it succeeded.
-func reportEnd(d apiclient.Deployment) error {
+func reportEnd(d api.Deployment) error {
 	switch d.State {
-	case apiclient.StateSucceeded:
+	case api.StateSucceeded:
 		fmt.Printf("\n✓ Deployed %s\n  %s\n", d.ID, d.URL)
 		return nil
-	case apiclient.StateCanceled:
+	case api.StateCanceled:
 		return fmt.Errorf("deployment %s was canceled", d.ID)
 	default:
 		msg := d.Error
@@ -108,7 +109,7 @@ type stepPrinter struct {
 	seen map[string]string // step name → last printed state
 }
 
-func (p *stepPrinter) update(d apiclient.Deployment) {
+func (p *stepPrinter) update(d api.Deployment) {
 	if p.seen == nil {
 		p.seen = map[string]string{}
 	}
@@ -118,13 +119,13 @@ func (p *stepPrinter) update(d apiclient.Deployment) {
 			continue
 		}
 		switch s.State {
-		case apiclient.StepSucceeded:
+		case api.StepSucceeded:
 			fmt.Fprintf(p.w, "✓ %s %s\n", s.Name, fmtDuration(s.Duration(time.Now())))
-		case apiclient.StepFailed:
+		case api.StepFailed:
 			fmt.Fprintf(p.w, "✗ %s %s\n", s.Name, fmtDuration(s.Duration(time.Now())))
-		case apiclient.StepCanceled:
+		case api.StepCanceled:
 			fmt.Fprintf(p.w, "✗ %s canceled\n", s.Name)
-		case apiclient.StepSkipped:
+		case api.StepSkipped:
 			fmt.Fprintf(p.w, "- %s skipped\n", s.Name)
 		default:
 			continue
@@ -146,7 +147,7 @@ func fmtDuration(d time.Duration) string {
 
 // follow streams a deployment's log to w until it ends (steps too when steps is set),
 // reconnecting where it left off when the stream breaks, and returns its final status.
-func follow(ctx context.Context, c *apiclient.Client, id string, w io.Writer, steps bool) (apiclient.Deployment, error) {
+func follow(ctx context.Context, c *apiclient.Client, id string, w io.Writer, steps bool) (api.Deployment, error) {
 	sp := &stepPrinter{w: w}
 	last, logStep := "", ""
 	failures := 0
@@ -183,27 +184,27 @@ func follow(ctx context.Context, c *apiclient.Client, id string, w io.Writer, st
 			break
 		}
 		if ctx.Err() != nil {
-			return apiclient.Deployment{}, ctx.Err()
+			return api.Deployment{}, ctx.Err()
 		}
 		var apiErr *apiclient.Error
 		if !errors.Is(err, apiclient.ErrStreamEnded) && errors.As(err, &apiErr) && apiErr.StatusCode < 500 {
-			return apiclient.Deployment{}, err
+			return api.Deployment{}, err
 		}
 		failures++
 		if failures > 5 {
-			return apiclient.Deployment{}, err
+			return api.Deployment{}, err
 		}
 		select {
 		case <-ctx.Done():
-			return apiclient.Deployment{}, ctx.Err()
+			return api.Deployment{}, ctx.Err()
 		case <-time.After(time.Duration(failures) * time.Second):
 		}
 	}
 	// The stream ended: the final status has the last steps, the error and the URL.
-	var d apiclient.Deployment
+	var d api.Deployment
 	var err error
 	for i := 0; i < 10; i++ {
-		if d, err = c.GetDeployment(ctx, id); err == nil && apiclient.Ended(d.State) {
+		if d, err = c.GetDeployment(ctx, id); err == nil && api.Ended(d.State) {
 			break
 		}
 		if ctx.Err() != nil {
@@ -221,12 +222,12 @@ func follow(ctx context.Context, c *apiclient.Client, id string, w io.Writer, st
 }
 
 // printLine writes one log line: "  [step] text" (stderr lines marked with "!").
-func printLine(w io.Writer, l apiclient.LogLine) {
+func printLine(w io.Writer, l api.LogLine) {
 	mark := " "
 	if l.Stream == "stderr" {
 		mark = "!"
 	}
-	fmt.Fprintf(w, " %s[%s] %s\n", mark, l.Step, strings.TrimRight(l.Line, "\r\n"))
+	fmt.Fprintf(w, " %s[%s] %s\n", mark, l.Step, strings.TrimRight(l.Text, "\r\n"))
 }
 
 const logsUsage = "logs [-f] <deployment-id>"
@@ -249,7 +250,7 @@ func runLogs(ctx context.Context, args []string) error {
 			}
 			return cliError(c, err)
 		}
-		if d.State == apiclient.StateSucceeded {
+		if d.State == api.StateSucceeded {
 			fmt.Printf("\n✓ %s succeeded: %s\n", d.ID, d.URL)
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/apiclient"
 )
 
@@ -35,7 +36,7 @@ func runList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var deps []apiclient.Deployment
+	var deps []api.Deployment
 	opts := apiclient.ListOptions{Project: *project, Status: *status}
 	for len(deps) < *limit {
 		opts.PageSize = min(*limit-len(deps), 100)
@@ -63,7 +64,7 @@ func runList(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printDeployments(deps []apiclient.Deployment) {
+func printDeployments(deps []api.Deployment) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tPROJECT\tFRAMEWORK\tCOMMIT\tAGE\tURL")
 	now := time.Now()
@@ -78,17 +79,17 @@ func printDeployments(deps []apiclient.Deployment) {
 	tw.Flush()
 }
 
-func framework(d apiclient.Deployment) string {
+func framework(d api.Deployment) string {
 	if d.Plan == nil {
 		return ""
 	}
 	if d.Plan.Framework != "" {
 		return d.Plan.Framework
 	}
-	return d.Plan.Kind
+	return string(d.Plan.Kind)
 }
 
-func shortCommit(d apiclient.Deployment) string {
+func shortCommit(d api.Deployment) string {
 	if d.Commit == nil || d.Commit.SHA == "" {
 		return ""
 	}

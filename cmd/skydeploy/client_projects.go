@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/apiclient"
 )
 
@@ -16,8 +16,11 @@ const projectsUsage = `projects <command>
   projects ls [--json]
   projects show <name> [--json]
   projects create <name> --repo URL [--branch B] [--watch=true|false] [--interval 1m] [--previews]
-                  [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--env KEY=VALUE]...
-  projects update <name> [the same flags as create]
+                  [--root-dir D] [--install-command C] [--build-command C] [--output-dir D]
+                  [--env KEY=VALUE]... [--plain-env KEY=VALUE]... [--env-target KEY=production|preview|all]...
+  projects update <name> [the same flags as create] [--unset-env KEY]...
+      --env is a secret (masked, production builds unless targeted), --plain-env a plain value
+      (shown, every build unless targeted); on update, variables not named keep their values
   projects delete <name>
   projects deploy <name> [--no-follow]
   projects pause <name> | resume <name> | poll <name>`
@@ -49,7 +52,7 @@ func runProjects(ctx context.Context, args []string) error {
 		return projectsDeploy(ctx, rest)
 	case "pause", "resume":
 		return projectsSimple(ctx, sub, rest, func(c *apiclient.Client, name string) error {
-			var p apiclient.Project
+			var p api.Project
 			var err error
 			if sub == "pause" {
 				p, err = c.PauseProject(ctx, name)
@@ -114,7 +117,7 @@ func projectsList(ctx context.Context, args []string) error {
 	return nil
 }
 
-func watchText(w apiclient.Watch) string {
+func watchText(w api.Watch) string {
 	switch {
 	case !w.Enabled:
 		return "off"
@@ -153,7 +156,7 @@ func projectsShow(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printProject(p apiclient.Project) {
+func printProject(p api.Project) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -171,30 +174,12 @@ func printProject(p apiclient.Project) {
 	row("Build command", p.BuildCommand)
 	row("Output dir", p.OutputDir)
 	for _, e := range p.Env {
-		v := ""
-		if e.Value != nil {
-			v = *e.Value
-		}
-		row("Env "+e.Key, v)
+		row("Env "+e.Key, envText(e))
 	}
 	if !p.UpdatedAt.IsZero() {
 		row("Updated", p.UpdatedAt.Local().Format(time.RFC3339))
 	}
 	tw.Flush()
-}
-
-// envFlags collects repeated --env KEY=VALUE flags.
-type envFlags []apiclient.EnvVar
-
-func (e *envFlags) String() string { return "" }
-
-func (e *envFlags) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || strings.TrimSpace(k) == "" {
-		return fmt.Errorf("want KEY=VALUE")
-	}
-	*e = append(*e, apiclient.EnvVar{Key: strings.TrimSpace(k), Value: apiclient.String(v)})
-	return nil
 }
 
 // projectsSave creates or updates a project; only the flags given are sent.
@@ -203,7 +188,10 @@ func projectsSave(ctx context.Context, args []string, create bool) error {
 	if create {
 		sub = "create"
 	}
-	usage := "projects " + sub + " <name> --repo URL [--branch B] [--watch=true|false] [--interval 1m] [--previews] [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--env KEY=VALUE]..."
+	usage := "projects " + sub + " <name> --repo URL [--branch B] [--watch=true|false] [--interval 1m] [--previews] [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--env KEY=VALUE]... [--plain-env KEY=VALUE]... [--env-target KEY=production|preview|all]..."
+	if !create {
+		usage += " [--unset-env KEY]..."
+	}
 	fs := flagSet("projects "+sub, usage)
 	repo := fs.String("repo", "", "the repository URL (required to create)")
 	branch := fs.String("branch", "", "the production branch (default main)")
@@ -214,8 +202,13 @@ func projectsSave(ctx context.Context, args []string, create bool) error {
 	installCmd := fs.String("install-command", "", "install command instead of the detected one")
 	buildCmd := fs.String("build-command", "", "build command instead of the detected one")
 	outputDir := fs.String("output-dir", "", "directory to publish, relative to the root dir")
-	var env envFlags
-	fs.Var(&env, "env", "an environment variable for builds, KEY=VALUE (repeatable)")
+	var env envChanges
+	fs.Var(envValueFlag{c: &env, secret: true}, "env", "a secret environment variable for builds, KEY=VALUE (repeatable)")
+	fs.Var(envValueFlag{c: &env}, "plain-env", "a plain (not secret) environment variable for builds, KEY=VALUE (repeatable)")
+	fs.Var(envTargetFlag{c: &env}, "env-target", "which builds a variable applies to, KEY=production|preview|all (repeatable)")
+	if !create {
+		fs.Var(envUnsetFlag{c: &env}, "unset-env", "remove an environment variable, KEY (repeatable)")
+	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -226,7 +219,7 @@ func projectsSave(ctx context.Context, args []string, create bool) error {
 	if create && *repo == "" {
 		return usageError("--repo is required\nusage: skydeploy " + usage)
 	}
-	in := apiclient.ProjectInput{}
+	in := api.ProjectInput{}
 	if create {
 		in.Name = apiclient.String(pos[0])
 	}
@@ -242,11 +235,26 @@ func projectsSave(ctx context.Context, args []string, create bool) error {
 	in.InstallCommand = str("install-command", installCmd)
 	in.BuildCommand = str("build-command", buildCmd)
 	in.OutputDir = str("output-dir", outputDir)
-	if len(env) > 0 {
-		e := []apiclient.EnvVar(env)
+	c, err := newAPIClient()
+	if err != nil {
+		return err
+	}
+	if !env.empty() {
+		var current []api.EnvVar
+		if !create {
+			p, err := c.GetProject(ctx, pos[0])
+			if err != nil {
+				return cliError(c, err)
+			}
+			current = p.Env
+		}
+		e, err := env.apply(current)
+		if err != nil {
+			return usageError(err.Error())
+		}
 		in.Env = &e
 	}
-	var w apiclient.WatchInput
+	var w api.WatchInput
 	set := false
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -261,11 +269,7 @@ func projectsSave(ctx context.Context, args []string, create bool) error {
 	if set {
 		in.Watch = &w
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	var p apiclient.Project
+	var p api.Project
 	if create {
 		p, err = c.CreateProject(ctx, in)
 	} else {

@@ -1,5 +1,7 @@
 // Command skydeploy is SkyDeploy in one binary: each role is a sub-command (gateway, worker,
-// serve), `dev` runs the whole platform locally, and the rest is the command-line client.
+// serve), `dev` runs the whole platform locally, and the rest is the command-line client. It
+// parses arguments and dispatches: internal/platform assembles the roles, internal/apiclient
+// talks to a gateway. It must never build a client of Temporal, Redis or object storage itself.
 package main
 
 import (
@@ -11,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/skydeploy/skydeploy/internal/app"
+	"github.com/skydeploy/skydeploy/internal/auth"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/platform"
 	"github.com/skydeploy/skydeploy/internal/version"
@@ -36,6 +38,10 @@ Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or f
   skydeploy ls [--project P] [--status S] [--limit N] [--json]
   skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
   skydeploy projects ls | show | create | update | delete | deploy | pause | resume | poll
+  skydeploy projects create|update <name> [--env KEY=VALUE] [--plain-env KEY=VALUE]
+                    [--env-target KEY=production|preview|all] [--unset-env KEY]
+                                --env is secret (masked; production builds unless targeted),
+                                --plain-env is shown as it is (every build unless targeted)
 
   skydeploy healthcheck <url>   exit 0 when url answers 2xx (for container health checks)
   skydeploy version
@@ -119,13 +125,7 @@ func runGateway(ctx context.Context, args []string) error {
 	if *addr != "" {
 		cfg.GatewayAddr = *addr
 	}
-	log := app.NewLogger(cfg, "gateway")
-	gw, closeFn, err := platform.NewGateway(ctx, cfg, log, web.Dist())
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return gw.Run(ctx)
+	return platform.RunGateway(ctx, cfg, platform.NewLogger(cfg, "gateway"), web.Dist())
 }
 
 func runWorker(ctx context.Context, args []string) error {
@@ -144,5 +144,50 @@ func runWorker(ctx context.Context, args []string) error {
 	if *buildOnly {
 		role = "build-worker"
 	}
-	return platform.RunWorker(ctx, cfg, app.NewLogger(cfg, role), !*buildOnly, !*lightOnly)
+	return platform.RunWorker(ctx, cfg, platform.NewLogger(cfg, role), !*buildOnly, !*lightOnly)
+}
+
+// runServe runs the request handler; platform.RunServe swaps in its read-only storage keys
+// before refusing placeholder secrets.
+func runServe(ctx context.Context, _ []string) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	return platform.RunServe(ctx, cfg)
+}
+
+// runDev runs the whole platform on this machine (platform.RunDev).
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ExitOnError)
+	dataDir := fs.String("data", ".data", "directory for Temporal's database, objects and work files")
+	binDir := fs.String("bin", "bin", "directory of the temporal and versitygw binaries (make tools)")
+	_ = fs.Parse(args)
+	return platform.RunDev(ctx, platform.DevOptions{DataDir: *dataDir, BinDir: *binDir, Dashboard: web.Dist()})
+}
+
+// runToken implements `skydeploy token create`: it writes the token's hash to object storage
+// and prints the token once.
+func runToken(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: skydeploy token create [--scope deploy|read] [--name NAME]")
+	}
+	fs := flag.NewFlagSet("token create", flag.ExitOnError)
+	scope := fs.String("scope", auth.ScopeDeploy, "deploy (read and write) or read (read only)")
+	name := fs.String("name", "", "a name to recognise the token by")
+	_ = fs.Parse(args[1:])
+	if !auth.ValidScope(*scope) {
+		return fmt.Errorf("--scope must be %s or %s", auth.ScopeDeploy, auth.ScopeRead)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	tok, rec, err := platform.CreateToken(ctx, cfg, *name, *scope)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Created a %s token %q. It is shown only now; store it safely:\n", rec.Scope, rec.Name)
+	fmt.Println(tok)
+	return nil
 }

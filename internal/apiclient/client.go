@@ -1,6 +1,10 @@
 // Package apiclient is a typed Go client of the SkyDeploy gateway's API (see
-// gateway/openapi.yaml): deployments, their live logs (Server-Sent Events) and projects. The
-// command-line client (skydeploy deploy, ls, logs, projects…) is built on it.
+// gateway/openapi.yaml): deployments, their live logs (Server-Sent Events) and projects, in the
+// JSON types of internal/api that the gateway itself uses. The command-line client (skydeploy
+// deploy, ls, logs, projects…) is built on it.
+//
+// It must never import Temporal, Redis, object storage, gin or any role package: it speaks
+// HTTP to a gateway and nothing else.
 package apiclient
 
 import (
@@ -17,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skydeploy/skydeploy/internal/api"
 )
 
 // DefaultURL is the gateway of `make dev`.
@@ -146,9 +152,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 	defer res.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	apiErr := &Error{StatusCode: res.StatusCode}
-	var body struct {
-		Error string `json:"error"`
-	}
+	var body api.Error
 	if json.Unmarshal(data, &body) == nil && body.Error != "" {
 		apiErr.Message = body.Error
 	} else if s := strings.TrimSpace(string(data)); s != "" && len(s) < 300 && !strings.Contains(s, "<") {
@@ -194,14 +198,14 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 func esc(s string) string { return url.PathEscape(s) }
 
 // Config returns the gateway's public settings (no token needed).
-func (c *Client) Config(ctx context.Context) (Config, error) {
-	var out Config
+func (c *Client) Config(ctx context.Context) (api.Config, error) {
+	var out api.Config
 	return out, c.do(ctx, http.MethodGet, "/api/config", nil, &out)
 }
 
 // CreateDeployment deploys a repository.
-func (c *Client) CreateDeployment(ctx context.Context, req DeploymentRequest) (StartedDeployment, error) {
-	var out StartedDeployment
+func (c *Client) CreateDeployment(ctx context.Context, req api.DeploymentRequest) (api.StartedDeployment, error) {
+	var out api.StartedDeployment
 	return out, c.do(ctx, http.MethodPost, "/api/deployments", req, &out)
 }
 
@@ -226,14 +230,14 @@ func listQuery(o ListOptions) string {
 }
 
 // ListDeployments lists deployments, newest first.
-func (c *Client) ListDeployments(ctx context.Context, o ListOptions) (DeploymentList, error) {
-	var out DeploymentList
+func (c *Client) ListDeployments(ctx context.Context, o ListOptions) (api.DeploymentList, error) {
+	var out api.DeploymentList
 	return out, c.do(ctx, http.MethodGet, "/api/deployments"+listQuery(o), nil, &out)
 }
 
 // GetDeployment returns a deployment's status.
-func (c *Client) GetDeployment(ctx context.Context, id string) (Deployment, error) {
-	var out Deployment
+func (c *Client) GetDeployment(ctx context.Context, id string) (api.Deployment, error) {
+	var out api.Deployment
 	return out, c.do(ctx, http.MethodGet, "/api/deployments/"+esc(id), nil, &out)
 }
 
@@ -243,34 +247,32 @@ func (c *Client) CancelDeployment(ctx context.Context, id string) error {
 }
 
 // Redeploy deploys the same repository, branch and settings again.
-func (c *Client) Redeploy(ctx context.Context, id string) (StartedDeployment, error) {
-	var out StartedDeployment
+func (c *Client) Redeploy(ctx context.Context, id string) (api.StartedDeployment, error) {
+	var out api.StartedDeployment
 	return out, c.do(ctx, http.MethodPost, "/api/deployments/"+esc(id)+"/redeploy", nil, &out)
 }
 
 // ListProjects lists the projects.
-func (c *Client) ListProjects(ctx context.Context) ([]Project, error) {
-	var out struct {
-		Projects []Project `json:"projects"`
-	}
+func (c *Client) ListProjects(ctx context.Context) ([]api.Project, error) {
+	var out api.ProjectList
 	return out.Projects, c.do(ctx, http.MethodGet, "/api/projects", nil, &out)
 }
 
 // GetProject returns a project.
-func (c *Client) GetProject(ctx context.Context, name string) (Project, error) {
-	var out Project
+func (c *Client) GetProject(ctx context.Context, name string) (api.Project, error) {
+	var out api.Project
 	return out, c.do(ctx, http.MethodGet, "/api/projects/"+esc(name), nil, &out)
 }
 
 // CreateProject creates a project (Name and RepoURL are required).
-func (c *Client) CreateProject(ctx context.Context, in ProjectInput) (Project, error) {
-	var out Project
+func (c *Client) CreateProject(ctx context.Context, in api.ProjectInput) (api.Project, error) {
+	var out api.Project
 	return out, c.do(ctx, http.MethodPost, "/api/projects", in, &out)
 }
 
 // UpdateProject changes the fields of in that are set.
-func (c *Client) UpdateProject(ctx context.Context, name string, in ProjectInput) (Project, error) {
-	var out Project
+func (c *Client) UpdateProject(ctx context.Context, name string, in api.ProjectInput) (api.Project, error) {
+	var out api.Project
 	return out, c.do(ctx, http.MethodPut, "/api/projects/"+esc(name), in, &out)
 }
 
@@ -280,22 +282,22 @@ func (c *Client) DeleteProject(ctx context.Context, name string) error {
 }
 
 // ListProjectDeployments lists a project's deployments (Live marks the one it serves).
-func (c *Client) ListProjectDeployments(ctx context.Context, name string, o ListOptions) (DeploymentList, error) {
+func (c *Client) ListProjectDeployments(ctx context.Context, name string, o ListOptions) (api.DeploymentList, error) {
 	o.Project, o.Status = "", ""
-	var out DeploymentList
+	var out api.DeploymentList
 	return out, c.do(ctx, http.MethodGet, "/api/projects/"+esc(name)+"/deployments"+listQuery(o), nil, &out)
 }
 
 // DeployProject deploys the head of a project's production branch.
-func (c *Client) DeployProject(ctx context.Context, name string) (StartedDeployment, error) {
-	var out StartedDeployment
+func (c *Client) DeployProject(ctx context.Context, name string) (api.StartedDeployment, error) {
+	var out api.StartedDeployment
 	return out, c.do(ctx, http.MethodPost, "/api/projects/"+esc(name)+"/deploy", nil, &out)
 }
 
 // Rollback makes an earlier successful deployment of the project live again.
-func (c *Client) Rollback(ctx context.Context, name, deploymentID string) (Project, error) {
-	var out Project
-	return out, c.do(ctx, http.MethodPost, "/api/projects/"+esc(name)+"/rollback", map[string]string{"deploymentId": deploymentID}, &out)
+func (c *Client) Rollback(ctx context.Context, name, deploymentID string) (api.Project, error) {
+	var out api.Project
+	return out, c.do(ctx, http.MethodPost, "/api/projects/"+esc(name)+"/rollback", api.RollbackRequest{DeploymentID: deploymentID}, &out)
 }
 
 // PollProject checks the project's repository for a new commit now.
@@ -304,14 +306,14 @@ func (c *Client) PollProject(ctx context.Context, name string) error {
 }
 
 // PauseProject stops watching the project's repository.
-func (c *Client) PauseProject(ctx context.Context, name string) (Project, error) {
-	var out Project
+func (c *Client) PauseProject(ctx context.Context, name string) (api.Project, error) {
+	var out api.Project
 	return out, c.do(ctx, http.MethodPost, "/api/projects/"+esc(name)+"/pause", nil, &out)
 }
 
 // ResumeProject watches the project's repository again.
-func (c *Client) ResumeProject(ctx context.Context, name string) (Project, error) {
-	var out Project
+func (c *Client) ResumeProject(ctx context.Context, name string) (api.Project, error) {
+	var out api.Project
 	return out, c.do(ctx, http.MethodPost, "/api/projects/"+esc(name)+"/resume", nil, &out)
 }
 
@@ -324,8 +326,8 @@ type Event struct {
 }
 
 // Log decodes a "log" event.
-func (e Event) Log() (LogLine, bool) {
-	var l LogLine
+func (e Event) Log() (api.LogLine, bool) {
+	var l api.LogLine
 	if e.Name != "log" || json.Unmarshal(e.Data, &l) != nil {
 		return l, false
 	}
@@ -336,8 +338,8 @@ func (e Event) Log() (LogLine, bool) {
 }
 
 // Status decodes a "status" event.
-func (e Event) Status() (Deployment, bool) {
-	var d Deployment
+func (e Event) Status() (api.Deployment, bool) {
+	var d api.Deployment
 	if e.Name != "status" || json.Unmarshal(e.Data, &d) != nil {
 		return d, false
 	}
@@ -346,9 +348,7 @@ func (e Event) Status() (Deployment, bool) {
 
 // EndStatus decodes an "end" event's final status.
 func (e Event) EndStatus() (string, bool) {
-	var v struct {
-		Status string `json:"status"`
-	}
+	var v api.LogEnd
 	if e.Name != "end" || json.Unmarshal(e.Data, &v) != nil {
 		return "", false
 	}
@@ -357,9 +357,7 @@ func (e Event) EndStatus() (string, bool) {
 
 // ErrorMessage decodes an "error" event.
 func (e Event) ErrorMessage() string {
-	var v struct {
-		Error string `json:"error"`
-	}
+	var v api.Error
 	_ = json.Unmarshal(e.Data, &v)
 	return v.Error
 }

@@ -13,11 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skydeploy/skydeploy/gateway"
+	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/apiclient"
 	"github.com/skydeploy/skydeploy/internal/detect"
-	"github.com/skydeploy/skydeploy/internal/gitfetch"
-	"github.com/skydeploy/skydeploy/workflows"
 )
 
 func fakeGateway(t *testing.T, h http.HandlerFunc) *apiclient.Client {
@@ -39,13 +37,12 @@ func TestRequestsAndDecoding(t *testing.T) {
 		switch {
 		case r.URL.Path == "/api/deployments" && r.Method == "POST":
 			w.WriteHeader(202)
-			json.NewEncoder(w).Encode(gateway.StartedDeployment{ID: "abc123", URL: "http://abc123.localhost:3002/", WorkflowID: "deploy-abc123"})
+			json.NewEncoder(w).Encode(api.StartedDeployment{ID: "abc123", URL: "http://abc123.localhost:3002/", WorkflowID: "deploy-abc123"})
 		case r.URL.Path == "/api/deployments/abc123":
-			// The client's types read what the gateway writes.
-			json.NewEncoder(w).Encode(gateway.Deployment{DeploymentStatus: workflows.DeploymentStatus{
-				ID: "abc123", State: workflows.StateFailed, Step: workflows.StepDetect, URL: "http://u/", Error: "no index.html",
-				Steps:  []workflows.StepState{{Name: "clone", State: "succeeded", StartedAt: &now, FinishedAt: ptr(now.Add(400 * time.Millisecond))}},
-				Commit: &gitfetch.Commit{SHA: "0123456789abcdef0123456789abcdef01234567", Message: "init"},
+			json.NewEncoder(w).Encode(api.Deployment{DeploymentStatus: api.DeploymentStatus{
+				ID: "abc123", State: api.StateFailed, Step: "detect", URL: "http://u/", Error: "no index.html",
+				Steps:  []api.StepState{{Name: "clone", State: "succeeded", StartedAt: &now, FinishedAt: ptr(now.Add(400 * time.Millisecond))}},
+				Commit: &api.Commit{SHA: "0123456789abcdef0123456789abcdef01234567", Message: "init"},
 				Plan:   &detect.Plan{Kind: detect.KindStatic, Framework: "vite"}, Project: "site", CreatedAt: now,
 			}, WorkflowID: "deploy-abc123", Live: true})
 		case r.URL.Path == "/api/deployments":
@@ -61,7 +58,7 @@ func TestRequestsAndDecoding(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	st, err := c.CreateDeployment(ctx, apiclient.DeploymentRequest{RepoURL: "https://github.com/o/r", Branch: "main"})
+	st, err := c.CreateDeployment(ctx, api.DeploymentRequest{RepoURL: "https://github.com/o/r", Branch: "main"})
 	if err != nil || st.ID != "abc123" {
 		t.Fatalf("CreateDeployment = %+v, %v", st, err)
 	}
@@ -137,7 +134,7 @@ func TestStreamLogs(t *testing.T) {
 		switch ev.Name {
 		case "log":
 			l, _ := ev.Log()
-			got = append(got, l.ID+" "+l.Step+" "+l.Line)
+			got = append(got, l.ID+" "+l.Step+" "+l.Text)
 		case "status":
 			d, _ := ev.Status()
 			got = append(got, "status "+d.State+" "+d.Step)

@@ -2,7 +2,8 @@
 // SHA-256 is stored (in object storage, tokens/<hash>.json), so a leaked bucket listing does not
 // leak tokens. Scopes: "read" may only read, "deploy" may also start, cancel and change things.
 //
-// It depends on object storage only.
+// It depends on object storage only: it must never import Temporal, Redis, gin or any role
+// package.
 package auth
 
 import (

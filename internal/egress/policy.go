@@ -8,8 +8,9 @@
 // Every refused connection is reported once through Proxy.OnRefused; allowed ones are counted
 // per host (Stats); the bytes carried in both directions are bounded (Policy.MaxBytes).
 //
-// It must never depend on Temporal, Redis, object storage or any other SkyDeploy package: it
-// is pure networking, testable with loopback servers and a replaceable resolver.
+// It must never depend on Temporal, Redis, object storage or any other SkyDeploy package but
+// internal/bytesize (standard library only, for sizes in messages): it is pure networking,
+// testable with loopback servers and a replaceable resolver.
 package egress
 
 import (

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // dialTimeout bounds one connection attempt to an upstream address.
@@ -153,7 +155,7 @@ func (s Stats) Summary() string {
 	for _, h := range s.Hosts {
 		parts = append(parts, fmt.Sprintf("%s ×%d", h.Host, h.Connections))
 	}
-	msg := "Egress: " + humanBytes(s.Bytes)
+	msg := "Egress: " + bytesize.Format(s.Bytes)
 	if len(parts) > 0 {
 		msg += " through " + strings.Join(parts, ", ")
 	}
@@ -212,7 +214,7 @@ func (p *Proxy) addBytes(host string, n int) bool {
 	p.mu.Unlock()
 	if p.policy.MaxBytes > 0 && total > p.policy.MaxBytes {
 		if p.exceeded.CompareAndSwap(false, true) {
-			p.refuse(&Refusal{Host: host, Reason: fmt.Sprintf("%v (%s)", ErrByteLimit, humanBytes(p.policy.MaxBytes))})
+			p.refuse(&Refusal{Host: host, Reason: fmt.Sprintf("%v (%s)", ErrByteLimit, bytesize.Format(p.policy.MaxBytes))})
 			go p.Close()
 		}
 		return false
@@ -457,17 +459,4 @@ func (c *countingConn) Write(b []byte) (int, error) {
 		return 0, ErrByteLimit
 	}
 	return c.Conn.Write(b)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -16,5 +16,7 @@
 //     a time, refusing what a hostile tree could use to escape it.
 //   - lsremote.go: LsRemote lists branch heads through the same transport.
 //
-// It must never depend on Temporal, Redis or object storage.
+// Describe turns the fetched commit into the api.Commit a deployment records. It must never
+// depend on Temporal, Redis or object storage, nor on any SkyDeploy package but internal/repourl,
+// internal/api (data only) and internal/bytesize.
 package gitfetch

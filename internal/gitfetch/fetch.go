@@ -16,6 +16,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/skydeploy/skydeploy/internal/api"
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // Options say what to fetch and under which rules.
@@ -50,13 +53,12 @@ const (
 	objectCacheBytes = 16 * cache.MiByte
 )
 
-// Commit describes the fetched commit.
-type Commit struct {
-	SHA     string `json:"sha"`
-	Message string `json:"message"`
-	Author  string `json:"author"`
-	Email   string `json:"email,omitempty"`
-	Time    string `json:"time,omitempty"`
+// Describe is what a deployment records of a fetched commit: SHA, message, author and time.
+func Describe(c *object.Commit) api.Commit {
+	return api.Commit{
+		SHA: c.Hash.String(), Message: strings.TrimSpace(c.Message),
+		Author: c.Author.Name, Email: c.Author.Email, Time: c.Author.When.UTC().Format("2006-01-02T15:04:05Z"),
+	}
 }
 
 // Kind classifies a fetch failure so callers can tell permanent from passing ones.
@@ -200,7 +202,7 @@ func classify(o Options, err error) error {
 	case errors.As(err, &le): // the pack check refused it; the message names the limit
 		return &Error{Kind: KindTooLarge, Msg: le.Msg, Err: err}
 	case errors.Is(err, ErrTooLarge):
-		return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("repository %s is larger than the limit of %s fetched (SKYDEPLOY_MAX_REPO_BYTES)", o.URL, formatBytes(o.Limits.MaxBytes)), Err: err}
+		return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("repository %s is larger than the limit of %s fetched (SKYDEPLOY_MAX_REPO_BYTES)", o.URL, bytesize.Format(o.Limits.MaxBytes)), Err: err}
 	case errors.Is(err, ErrInternalAddress):
 		return &Error{Kind: KindForbiddenHost, Msg: fmt.Sprintf("repository %s resolves to an internal address, which is not allowed", o.URL), Err: err}
 	case errors.Is(err, transport.ErrRepositoryNotFound), errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):

@@ -8,6 +8,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // A pack is a few bytes of header per object followed by the object's zlib stream; each header
@@ -112,7 +114,7 @@ func checkPack(r io.Reader, b packBudget) error {
 func (c *packCounter) checkObject(typ plumbing.ObjectType, size int64) error {
 	if c.maxObjectBytes > 0 && size > c.maxObjectBytes {
 		return &LimitError{Msg: fmt.Sprintf("repository holds %s of %s, larger than the limit of %s (SKYDEPLOY_MAX_FILE_BYTES)",
-			objectName(typ), formatBytes(size), formatBytes(c.maxObjectBytes))}
+			objectName(typ), bytesize.Format(size), bytesize.Format(c.maxObjectBytes))}
 	}
 	return nil
 }
@@ -125,7 +127,7 @@ func (c *packCounter) add(typ plumbing.ObjectType, size int64) error {
 	c.bytes += size
 	if c.maxBytes > 0 && c.bytes > c.maxBytes {
 		return &LimitError{Msg: fmt.Sprintf("repository is larger than the limit of %s once decompressed (SKYDEPLOY_MAX_REPO_BYTES)",
-			formatBytes(c.maxBytes))}
+			bytesize.Format(c.maxBytes))}
 	}
 	if typ == plumbing.BlobObject {
 		c.files++
@@ -291,17 +293,4 @@ func (w *checkedPackWriter) Close() error {
 		return fmt.Errorf("index pack: %w", err)
 	}
 	return nil
-}
-
-// formatBytes writes a byte count the way people read sizes.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -2,7 +2,8 @@
 // deployment and its log stream — in Redis, and nothing else. Every key expires; losing Redis
 // loses no deployment, only the live view, which falls back to Temporal and object storage.
 //
-// It must never depend on Temporal, object storage or any role package.
+// It must never depend on Temporal, object storage or any role package; of SkyDeploy it knows
+// only internal/api (a log line is the API's LogLine).
 package livestatus
 
 import (
@@ -15,17 +16,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/skydeploy/skydeploy/internal/api"
 )
 
-// Line is one line of a deployment's log.
-type Line struct {
-	// ID is the Redis stream id, set when the line is read back; SSE uses it as the event id.
-	ID     string    `json:"id,omitempty"`
-	Step   string    `json:"step"`
-	Stream string    `json:"stream"` // stdout, stderr or system
-	Text   string    `json:"line"`
-	Time   time.Time `json:"ts"`
-}
+// Line is one line of a deployment's log; its ID is the Redis stream id, set when the line is
+// read back (SSE uses it as the event id). The API sends it as it is.
+type Line = api.LogLine
 
 // Status is the live state of a deployment as the dashboard sees it.
 type Status struct {
@@ -75,6 +72,20 @@ func New(rdb redis.UniversalClient, prefix string, ttl time.Duration, maxLines i
 		maxLines = 100_000
 	}
 	return &Store{rdb: rdb, prefix: prefix, ttl: ttl, maxLines: maxLines}
+}
+
+// Open returns a Store on the Redis at url (redis://[:password@]host:port/db) with short
+// timeouts and one retry. Connecting is lazy: a Redis that is down only degrades the live view.
+func Open(url, prefix string, ttl time.Duration, maxLines int64) (*Store, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 3 * time.Second
+	opts.WriteTimeout = 3 * time.Second
+	opts.MaxRetries = 1
+	return New(redis.NewClient(opts), prefix, ttl, maxLines), nil
 }
 
 // Client is the underlying Redis client.

@@ -6,6 +6,9 @@
 // Workflows must stay deterministic, so they record through workflow.GetMetricsHandler(ctx)
 // (RecordDeploymentFinished, RecordStepDuration), which the SDK silences during replay; the
 // same names land in the same Prometheus families as the direct functions below.
+//
+// It must never import Redis, object storage, gin or any SkyDeploy package: it knows Prometheus
+// and the Temporal SDK, and the roles call it.
 package metrics
 
 import (

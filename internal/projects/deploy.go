@@ -1,12 +1,6 @@
 package projects
 
-import (
-	"time"
-
-	"github.com/skydeploy/skydeploy/internal/detect"
-	"github.com/skydeploy/skydeploy/internal/ids"
-	"github.com/skydeploy/skydeploy/workflows"
-)
+import "github.com/skydeploy/skydeploy/internal/ids"
 
 // DeployTarget says which commit of which branch to deploy and why.
 type DeployTarget struct {
@@ -38,20 +32,4 @@ func AliasLabels(project string, production bool, branch string) []string {
 		return nil
 	}
 	return []string{BranchAlias(project, branch)}
-}
-
-// DeployInput is the workflow input of a project deployment. siteURL makes a label's public URL.
-func (p *Project) DeployInput(t DeployTarget, taskQueue string, siteURL func(string) string, now time.Time) workflows.DeployInput {
-	id := DeploymentID(p.Name, t)
-	if t.Branch == "" {
-		t.Branch = p.Branch()
-	}
-	return workflows.DeployInput{
-		DeploymentID: id, RepoURL: p.RepoURL, Branch: t.Branch, Commit: t.Commit, Project: p.Name,
-		Production: t.Production, AliasLabels: AliasLabels(p.Name, t.Production, t.Branch),
-		Overrides: detect.Overrides{
-			RootDir: p.RootDir, InstallCommand: p.InstallCommand, BuildCommand: p.BuildCommand, OutputDir: p.OutputDir,
-		},
-		BuildTaskQueue: taskQueue, Trigger: t.Trigger, RequestedAt: now.UTC(), URL: siteURL(id),
-	}
 }

@@ -251,7 +251,8 @@ func GitHubRepo(u string) (owner, name string, ok bool) {
 
 // Canonical is the one form in which two URLs of the same repository compare equal: lower-case
 // scheme and host, the scheme's default port dropped, no trailing "/" or ".git", no query or
-// fragment. It keeps the path's case (some hosts are case-sensitive). A string that does not
+// fragment. It keeps the path's case (some hosts are case-sensitive), except on the hosts in
+// caseInsensitiveHosts, whose owner and repository names ignore case. A string that does not
 // parse is returned trimmed and lower-cased.
 func Canonical(u string) string {
 	u = strings.TrimSpace(u)
@@ -261,14 +262,21 @@ func Canonical(u string) string {
 	}
 	scheme := strings.ToLower(parsed.Scheme)
 	host := strings.ToLower(parsed.Hostname())
+	path := strings.TrimSuffix(strings.TrimRight(parsed.EscapedPath(), "/"), ".git")
+	if caseInsensitiveHosts[host] {
+		path = strings.ToLower(path)
+	}
 	if port := parsed.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
 		host = net.JoinHostPort(host, port)
 	} else if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	path := strings.TrimSuffix(strings.TrimRight(parsed.EscapedPath(), "/"), ".git")
 	return scheme + "://" + host + path
 }
+
+// caseInsensitiveHosts are the public git hosts on which github.com/Acme/Site and
+// github.com/acme/site are one repository (their webhooks send the repository's own spelling).
+var caseInsensitiveHosts = map[string]bool{"github.com": true, "gitlab.com": true, "bitbucket.org": true, "codeberg.org": true}
 
 // SameRepository reports whether a and b name the same repository.
 func SameRepository(a, b string) bool { return Canonical(a) == Canonical(b) }

@@ -111,6 +111,9 @@ func TestCanonical(t *testing.T) {
 		{"https://github.com/o/r/", "https://github.com:443/o/r"},
 		{"http://127.0.0.1:8000/site.git", "HTTP://127.0.0.1:8000/site"},
 		{" https://gitlab.com/g/sub/r.git ", "https://gitlab.com/g/sub/r"},
+		// GitHub's names ignore case: a push webhook spells the repository its own way.
+		{"https://github.com/acme/site", "https://github.com/Acme/Site/"},
+		{"https://github.com/o/repo", "https://GitHub.com/o/Repo.git"},
 	}
 	for _, p := range same {
 		if !SameRepository(p[0], p[1]) {
@@ -121,7 +124,9 @@ func TestCanonical(t *testing.T) {
 		{"https://github.com/o/r", "https://github.com/o/r2"},
 		{"https://github.com/o/r", "https://gitlab.com/o/r"},
 		{"https://github.com/o/r", "http://github.com:8080/o/r"},
-		{"https://github.com/o/Repo", "https://github.com/o/repo"},
+		{"https://git.example.com/o/Repo", "https://git.example.com/o/repo"},
+		{"https://github.com/acme/site", "http://github.com/acme/site"},
+		{"https://github.com/acme/site", "https://github.com/acme/other"},
 	}
 	for _, p := range different {
 		if SameRepository(p[0], p[1]) {

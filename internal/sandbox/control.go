@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // resourceControl enforces and measures the memory, CPU and process limits of a build's whole
@@ -77,7 +79,7 @@ func limitsText(l Limits) string {
 		s += part
 	}
 	if l.MemoryBytes > 0 {
-		add("memory " + humanBytes(l.MemoryBytes))
+		add("memory " + bytesize.Format(l.MemoryBytes))
 	}
 	if l.MaxProcesses > 0 {
 		add(fmt.Sprintf("%d processes", l.MaxProcesses))

@@ -6,7 +6,8 @@
 //
 // It depends on nothing but the standard library and external programs: bwrap, prlimit
 // (util-linux) and /bin/sh. It must never import Temporal, Redis, object storage or another
-// SkyDeploy package: the egress proxy comes in through the Egress interface.
+// SkyDeploy package but internal/bytesize (standard library only, for sizes in messages): the
+// egress proxy comes in through the Egress interface.
 //
 // # Files
 //

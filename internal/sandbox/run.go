@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // Run runs command with /bin/sh -c in workspace under the sandbox described by opts,
@@ -205,7 +207,7 @@ func (r *runner) emit(ln Line) {
 func (r *runner) count(n int) bool {
 	total := r.outBytes.Add(int64(n))
 	if r.l.MaxOutputBytes > 0 && total > r.l.MaxOutputBytes {
-		r.stop(limitErr(LimitOutput, humanBytes(r.l.MaxOutputBytes)))
+		r.stop(limitErr(LimitOutput, bytesize.Format(r.l.MaxOutputBytes)))
 		return false
 	}
 	return true
@@ -309,9 +311,9 @@ func (r *runner) checkSample(s usageSample) *LimitError {
 	l := r.l
 	switch {
 	case s.OOMKills > 0:
-		return limitErr(LimitMemory, humanBytes(l.MemoryBytes))
+		return limitErr(LimitMemory, bytesize.Format(l.MemoryBytes))
 	case !r.rc.kernelMemoryLimit() && l.MemoryBytes > 0 && s.Memory > l.MemoryBytes:
-		return limitErr(LimitMemory, humanBytes(l.MemoryBytes))
+		return limitErr(LimitMemory, bytesize.Format(l.MemoryBytes))
 	case s.PidsMax > 0 || (!r.rc.countsProcesses() && l.MaxProcesses > 0 && s.Processes > l.MaxProcesses):
 		return limitErr(LimitProcesses, strconv.Itoa(l.MaxProcesses))
 	case l.CPUSeconds > 0 && s.CPU > time.Duration(l.CPUSeconds)*time.Second:
@@ -402,7 +404,7 @@ func (r *runner) verdict(waitErr error) error {
 	l := r.l
 	switch {
 	case l.MaxFileBytes > 0 && (sig == syscall.SIGXFSZ || fsz):
-		return fail(limitErr(LimitFileSize, humanBytes(l.MaxFileBytes)))
+		return fail(limitErr(LimitFileSize, bytesize.Format(l.MaxFileBytes)))
 	case l.CPUSeconds > 0 && sig == syscall.SIGXCPU:
 		return fail(limitErr(LimitCPU, fmt.Sprintf("%ds", l.CPUSeconds)))
 	case npr && !r.rc.countsProcesses():
@@ -484,7 +486,7 @@ func (n *network) exceeded() bool {
 
 func (n *network) limitError() *LimitError {
 	_, limit := n.limited.Exceeded()
-	return limitErr(LimitEgress, humanBytes(limit))
+	return limitErr(LimitEgress, bytesize.Format(limit))
 }
 
 func (n *network) close() {

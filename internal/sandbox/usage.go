@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/skydeploy/skydeploy/internal/bytesize"
 )
 
 // usage is what a walk of the workspace found.
@@ -69,9 +71,9 @@ func measure(ctx context.Context, dir string, l Limits) usage {
 func (u usage) check(l Limits) *LimitError {
 	switch {
 	case l.MaxWorkspaceBytes > 0 && u.Bytes > l.MaxWorkspaceBytes:
-		return limitErr(LimitDisk, humanBytes(l.MaxWorkspaceBytes))
+		return limitErr(LimitDisk, bytesize.Format(l.MaxWorkspaceBytes))
 	case l.MaxFileBytes > 0 && u.LargestFile > l.MaxFileBytes:
-		return limitErr(LimitFileSize, humanBytes(l.MaxFileBytes))
+		return limitErr(LimitFileSize, bytesize.Format(l.MaxFileBytes))
 	case l.MaxFiles > 0 && u.Files > l.MaxFiles:
 		return limitErr(LimitFileCount, fmt.Sprintf("%d files", l.MaxFiles))
 	}

@@ -1,6 +1,7 @@
 // Package snapshot packs a directory of regular files into a tar.gz and unpacks one safely:
 // the format SkyDeploy uses to hand source trees and build output between workers through
-// object storage.
+// object storage. Writer is its one writer: Pack uses it for source snapshots, the build
+// activity for build output (which it walks itself, through the sandbox's link rules).
 //
 // Unpack trusts nothing in the archive: absolute paths, `..`, links, devices and anything over
 // the limits are refused. It must never depend on storage clients, Temporal or Redis.
@@ -43,14 +44,52 @@ type Stats struct {
 	Bytes int64
 }
 
-// Pack writes the regular files under dir to w as a gzip-compressed tar, in sorted order so
-// the same tree packs to the same bytes. skip, when not nil, names relative paths to leave out
-// (a directory skips everything below it). Symlinks and other non-regular files are an error:
-// callers resolve them before packing.
+// Writer writes the archive format: a gzip-compressed PAX tar of regular files, each with mode
+// 0644, or 0755 when executable. Nothing else (directories, links, owners, times) is recorded,
+// so an archive depends only on the files' paths, contents and executable bits.
+type Writer struct {
+	gz *gzip.Writer
+	tw *tar.Writer
+}
+
+// NewWriter starts an archive on w; Close finishes it.
+func NewWriter(w io.Writer) *Writer {
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	return &Writer{gz: gz, tw: tar.NewWriter(gz)}
+}
+
+// Add writes a regular file at the relative slash path rel with exactly size bytes from r.
+func (w *Writer) Add(rel string, r io.Reader, size int64, executable bool) error {
+	mode := int64(0o644)
+	if executable {
+		mode = 0o755
+	}
+	if err := w.tw.WriteHeader(&tar.Header{Name: rel, Mode: mode, Size: size, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+		return fmt.Errorf("tar header %s: %w", rel, err)
+	}
+	if _, err := io.CopyN(w.tw, r, size); err != nil {
+		return fmt.Errorf("tar %s: %w", rel, err)
+	}
+	return nil
+}
+
+// Close finishes the tar and gzip streams (it does not close the underlying writer).
+func (w *Writer) Close() error {
+	if err := w.tw.Close(); err != nil {
+		return fmt.Errorf("finish tar: %w", err)
+	}
+	if err := w.gz.Close(); err != nil {
+		return fmt.Errorf("finish gzip: %w", err)
+	}
+	return nil
+}
+
+// Pack writes the regular files under dir to w as an archive, in sorted order so the same tree
+// packs to the same bytes. skip, when not nil, names relative paths to leave out (a directory
+// skips everything below it). Symlinks and other non-regular files are an error: callers
+// resolve them before packing.
 func Pack(w io.Writer, dir string, skip func(rel string, isDir bool) bool) (Stats, error) {
 	var st Stats
-	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	tw := tar.NewWriter(gz)
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -80,21 +119,16 @@ func Pack(w io.Writer, dir string, skip func(rel string, isDir bool) bool) (Stat
 		return st, fmt.Errorf("walk %s: %w", dir, err)
 	}
 	sort.Strings(paths)
+	aw := NewWriter(w)
 	for _, rel := range paths {
-		if err := addFile(tw, dir, rel, &st); err != nil {
+		if err := addFile(aw, dir, rel, &st); err != nil {
 			return st, err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return st, fmt.Errorf("finish tar: %w", err)
-	}
-	if err := gz.Close(); err != nil {
-		return st, fmt.Errorf("finish gzip: %w", err)
-	}
-	return st, nil
+	return st, aw.Close()
 }
 
-func addFile(tw *tar.Writer, dir, rel string, st *Stats) error {
+func addFile(aw *Writer, dir, rel string, st *Stats) error {
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", rel, err)
@@ -104,20 +138,11 @@ func addFile(tw *tar.Writer, dir, rel string, st *Stats) error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", rel, err)
 	}
-	mode := int64(0o644)
-	if info.Mode()&0o111 != 0 {
-		mode = 0o755
-	}
-	hdr := &tar.Header{Name: rel, Mode: mode, Size: info.Size(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("tar header %s: %w", rel, err)
-	}
-	n, err := io.Copy(tw, f)
-	if err != nil {
-		return fmt.Errorf("tar %s: %w", rel, err)
+	if err := aw.Add(rel, f, info.Size(), info.Mode()&0o111 != 0); err != nil {
+		return err
 	}
 	st.Files++
-	st.Bytes += n
+	st.Bytes += info.Size()
 	return nil
 }
 

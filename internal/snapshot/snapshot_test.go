@@ -124,3 +124,25 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriterMatchesPack: files added one by one (as build output is) make the same archive as
+// Pack of the same tree, and a reader shorter than the size it claims is an error.
+func TestWriterMatchesPack(t *testing.T) {
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "index.html"), []byte("<h1>hi</h1>"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "run.sh"), []byte("#!/bin/sh\n"), 0o755))
+	var packed, added bytes.Buffer
+	if _, err := Pack(&packed, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(&added)
+	must(t, w.Add("index.html", bytes.NewReader([]byte("<h1>hi</h1>")), 11, false))
+	must(t, w.Add("run.sh", bytes.NewReader([]byte("#!/bin/sh\n")), 10, true))
+	must(t, w.Close())
+	if !bytes.Equal(packed.Bytes(), added.Bytes()) {
+		t.Fatal("Writer and Pack wrote different archives of the same files")
+	}
+	if err := NewWriter(&bytes.Buffer{}).Add("short", bytes.NewReader([]byte("abc")), 10, false); err == nil {
+		t.Fatal("a reader shorter than its size was accepted")
+	}
+}

@@ -1,6 +1,9 @@
 // Package testenv starts, for end-to-end tests, the real services SkyDeploy runs on — the
 // Temporal dev server, Redis and versitygw — on free ports with their data in the test's temp
 // directory, plus a git server over HTTP. Nothing here is a mock.
+//
+// It must never import a role package (gateway, workers, activities, servehandler) or
+// internal/platform: their own tests use it, and an import would make a cycle.
 package testenv
 
 import (

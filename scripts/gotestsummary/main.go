@@ -1,5 +1,6 @@
 // Command gotestsummary reads `go test -json` output and prints the output of failed tests and,
-// with -final, one closing line: "N passed, N failed, N skipped".
+// with -final, one closing line: "N passed, N failed, N skipped". It must never import
+// SkyDeploy's packages: it reads text.
 package main
 
 import (

@@ -44,9 +44,15 @@ const ago = (min) => new Date(Date.now() - min * 60_000).toISOString();
 const siteUrl = (sub) => `http://${sub}.${BASE}/`;
 const mask = (v) => `••••${String(v).slice(-4)}`;
 
+// The answers follow the API's generated types (src/api.gen.ts, from gateway/openapi.yaml).
+
+/** @returns {import('../src/api.gen').Project} */
 function publicProject(p) {
   const { rawEnv, ...rest } = p;
-  return { ...rest, env: rawEnv.map((e) => ({ key: e.key, value: mask(e.value) })) };
+  return {
+    ...rest,
+    env: rawEnv.map((e) => ({ key: e.key, value: e.secret ? mask(e.value) : e.value, secret: e.secret, target: e.target })),
+  };
 }
 function publicDeployment(d) {
   const p = d.project && projects.get(d.project);
@@ -105,14 +111,14 @@ function seed() {
     name: 'demo',
     repoUrl: 'https://git.example.test/acme/demo.git',
     productionBranch: 'main',
-    rootDir: undefined,
+    rootDir: '',
     rawEnv: [
-      { key: 'API_KEY', value: 'secret-abcdef' },
-      { key: 'NODE_ENV', value: 'production' },
+      { key: 'API_KEY', value: 'secret-abcdef', secret: true, target: 'production' },
+      { key: 'NODE_ENV', value: 'production', secret: false, target: 'all' },
     ],
     watch: { enabled: true, interval: '1m0s', paused: false, previews: false },
     url: siteUrl('demo'),
-    liveDeploymentId: undefined,
+    liveDeploymentId: '',
     createdAt: ago(120),
     updatedAt: ago(30),
   };
@@ -270,22 +276,24 @@ function projectInput(body, existing) {
   if (!isHttp(body.repoUrl || '')) return { error: 'repoUrl must be an http(s) URL' };
   if (!body.productionBranch) return { error: 'productionBranch is required' };
   const rawEnv = [];
-  for (const e of body.env || []) {
-    if (e.value === undefined) {
-      const old = existing?.rawEnv.find((x) => x.key === e.key);
-      if (!old) return { error: `env ${e.key}: value is required for a new variable` };
-      rawEnv.push(old);
-    } else rawEnv.push({ key: e.key, value: e.value });
+  /** @type {import('../src/api.gen').EnvVarInput[]} */
+  const entries = body.env || [];
+  for (const e of entries) {
+    const old = existing?.rawEnv.find((x) => x.key === e.key);
+    if (e.value === undefined && !old) return { error: `env ${e.key}: value is required for a new variable` };
+    if (e.target !== undefined && !['production', 'preview', 'all'].includes(e.target)) return { error: `env ${e.key}: target must be production, preview or all` };
+    const secret = e.secret ?? old?.secret ?? true;
+    rawEnv.push({ key: e.key, value: e.value ?? old.value, secret, target: e.target ?? old?.target ?? (secret ? 'production' : 'all') });
   }
   return {
     value: {
       name: existing ? existing.name : body.name,
       repoUrl: body.repoUrl,
       productionBranch: body.productionBranch,
-      rootDir: body.rootDir || undefined,
-      installCommand: body.installCommand || undefined,
-      buildCommand: body.buildCommand || undefined,
-      outputDir: body.outputDir || undefined,
+      rootDir: body.rootDir || '',
+      installCommand: body.installCommand || '',
+      buildCommand: body.buildCommand || '',
+      outputDir: body.outputDir || '',
       rawEnv,
       watch: { enabled: !!body.watch?.enabled, interval: body.watch?.interval || '1m0s', paused: !!body.watch?.paused, previews: !!body.watch?.previews },
     },
@@ -357,7 +365,7 @@ async function api(req, res, url) {
       const { value, error } = projectInput(await readJson(req).catch(() => null));
       if (error) return fail(res, 400, error);
       if (projects.has(value.name)) return fail(res, 409, `project ${value.name} already exists`);
-      const p = { ...value, url: siteUrl(value.name), createdAt: now(), updatedAt: now() };
+      const p = { ...value, url: siteUrl(value.name), liveDeploymentId: '', createdAt: now(), updatedAt: now() };
       projects.set(p.name, p);
       return send(res, 201, publicProject(p));
     }

@@ -1,101 +1,35 @@
-// Typed client for the SkyDeploy gateway JSON API (same origin, under /api).
+// Typed client for the SkyDeploy gateway JSON API (same origin, under /api). The API's types
+// are generated from the gateway's description (gateway/openapi.yaml) into api.gen.ts by
+// `make api-types`; a Go test fails when that file is stale.
+import type {
+  CanceledDeployment,
+  Config,
+  Deployment,
+  DeploymentList,
+  DeploymentRequest,
+  DeploymentStatus,
+  LogEnd,
+  LogLine,
+  Project,
+  ProjectInput,
+  ProjectList,
+  PollAnswer,
+  StartedDeployment,
+  StepState,
+} from './api.gen';
 
-export type Step = 'clone' | 'detect' | 'upload' | 'build' | 'publish';
-export type StepStateName = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
-export type StepState = { name: Step; state: StepStateName; startedAt?: string; finishedAt?: string };
-export type DeploymentStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export type * from './api.gen';
 
-export type Plan = {
-  kind: string;
-  framework?: string;
-  frameworkName?: string;
-  packageManager?: string;
-  installCommand?: string;
-  buildCommand?: string;
-  outputDir?: string;
-  rootDir?: string;
-  nodeVersion?: string;
-};
-
-export type Deployment = {
-  id: string;
-  status: DeploymentStatus;
-  step?: Step;
-  steps: StepState[];
-  repoUrl: string;
-  branch?: string;
-  project?: string;
-  production?: boolean;
-  commit?: { sha: string; message: string; author: string };
-  plan?: Plan;
-  url: string;
-  createdAt: string;
-  finishedAt?: string;
-  error?: string;
-  workflowId: string;
-  runId?: string;
-  temporalUrl: string;
-  /** Is this the project's live deployment. */
-  live?: boolean;
-};
-
-export type EnvVar = { key: string; value: string };
-export type Watch = { enabled: boolean; interval: string; paused?: boolean; previews?: boolean };
-
-export type Project = {
-  name: string;
-  repoUrl: string;
-  productionBranch: string;
-  rootDir?: string;
-  installCommand?: string;
-  buildCommand?: string;
-  outputDir?: string;
-  /** Values are masked by the server, e.g. "••••cdef". */
-  env: EnvVar[];
-  watch: Watch;
-  url: string;
-  liveDeploymentId?: string;
-  createdAt: string;
-  updatedAt: string;
-};
-
-export type ProjectInput = Omit<Project, 'url' | 'liveDeploymentId' | 'createdAt' | 'updatedAt' | 'env'> & {
-  /** value omitted = keep the existing value. */
-  env: { key: string; value?: string }[];
-};
-
-export type Config = {
-  baseDomain: string;
-  temporalUIURL: string;
-  temporalNamespace: string;
-  authRequired: boolean;
-  version: string;
-};
-
-export type NewDeployment = {
-  repoUrl: string;
-  branch?: string;
-  project?: string;
-  rootDir?: string;
-  installCommand?: string;
-  buildCommand?: string;
-  outputDir?: string;
-};
-
-export type Accepted = { id: string; url: string; workflowId: string };
-export type DeploymentPage = { deployments: Deployment[]; nextPageToken: string };
+/** A step's name. */
+export type Step = StepState['name'];
+/** A step's state. */
+export type StepStateName = StepState['state'];
+/** A deployment's state (DeploymentStatus is its whole status). */
+export type DeploymentState = DeploymentStatus['status'];
 export type ListFilter = { project?: string; status?: string; pageSize?: number; pageToken?: string };
 
-export type LogLine = {
-  id: string;
-  step: Step | string;
-  stream: 'stdout' | 'stderr' | 'system';
-  line: string;
-  ts: string;
-};
-
-export const TERMINAL: readonly DeploymentStatus[] = ['succeeded', 'failed', 'canceled'];
-export const isTerminal = (s: DeploymentStatus) => TERMINAL.includes(s);
+export const TERMINAL: readonly DeploymentState[] = ['succeeded', 'failed', 'canceled'];
+export const isTerminal = (s: DeploymentState) => TERMINAL.includes(s);
 
 /** An API failure with a human-readable message. status 0 means the network failed. */
 export class ApiError extends Error {
@@ -210,9 +144,9 @@ const PROJECT_404 = 'Project not found.';
 export const api = {
   config: () => request<Config>('GET', '/api/config'),
 
-  createDeployment: (d: NewDeployment) => request<Accepted>('POST', '/api/deployments', d),
+  createDeployment: (d: DeploymentRequest) => request<StartedDeployment>('POST', '/api/deployments', d),
   listDeployments: (f: ListFilter = {}, signal?: AbortSignal) =>
-    request<DeploymentPage>(
+    request<DeploymentList>(
       'GET',
       `/api/deployments${qs({ project: f.project, status: f.status, pageSize: f.pageSize ?? 20, pageToken: f.pageToken })}`,
       undefined,
@@ -221,17 +155,17 @@ export const api = {
     ),
   getDeployment: (id: string, signal?: AbortSignal) =>
     request<Deployment>('GET', `/api/deployments/${enc(id)}`, undefined, DEPLOYMENT_404, signal),
-  cancelDeployment: (id: string) => request<{ id: string }>('POST', `/api/deployments/${enc(id)}/cancel`, undefined, DEPLOYMENT_404),
-  redeploy: (id: string) => request<Accepted>('POST', `/api/deployments/${enc(id)}/redeploy`, undefined, DEPLOYMENT_404),
+  cancelDeployment: (id: string) => request<CanceledDeployment>('POST', `/api/deployments/${enc(id)}/cancel`, undefined, DEPLOYMENT_404),
+  redeploy: (id: string) => request<StartedDeployment>('POST', `/api/deployments/${enc(id)}/redeploy`, undefined, DEPLOYMENT_404),
 
-  listProjects: (signal?: AbortSignal) => request<{ projects: Project[] }>('GET', '/api/projects', undefined, undefined, signal),
+  listProjects: (signal?: AbortSignal) => request<ProjectList>('GET', '/api/projects', undefined, undefined, signal),
   createProject: (p: ProjectInput) => request<Project>('POST', '/api/projects', p),
   getProject: (name: string, signal?: AbortSignal) =>
     request<Project>('GET', `/api/projects/${enc(name)}`, undefined, PROJECT_404, signal),
   updateProject: (name: string, p: ProjectInput) => request<Project>('PUT', `/api/projects/${enc(name)}`, p, PROJECT_404),
   deleteProject: (name: string) => request<void>('DELETE', `/api/projects/${enc(name)}`, undefined, PROJECT_404),
   projectDeployments: (name: string, pageToken?: string, signal?: AbortSignal) =>
-    request<DeploymentPage>(
+    request<DeploymentList>(
       'GET',
       `/api/projects/${enc(name)}/deployments${qs({ pageSize: 20, pageToken })}`,
       undefined,
@@ -240,10 +174,10 @@ export const api = {
     ),
   rollback: (name: string, deploymentId: string) =>
     request<Project>('POST', `/api/projects/${enc(name)}/rollback`, { deploymentId }, PROJECT_404),
-  deployProject: (name: string) => request<Accepted>('POST', `/api/projects/${enc(name)}/deploy`, undefined, PROJECT_404),
-  pollProject: (name: string) => request<{ ok: boolean }>('POST', `/api/projects/${enc(name)}/poll`, undefined, PROJECT_404),
-  pauseProject: (name: string) => request<{ ok: boolean }>('POST', `/api/projects/${enc(name)}/pause`, undefined, PROJECT_404),
-  resumeProject: (name: string) => request<{ ok: boolean }>('POST', `/api/projects/${enc(name)}/resume`, undefined, PROJECT_404),
+  deployProject: (name: string) => request<StartedDeployment>('POST', `/api/projects/${enc(name)}/deploy`, undefined, PROJECT_404),
+  pollProject: (name: string) => request<PollAnswer>('POST', `/api/projects/${enc(name)}/poll`, undefined, PROJECT_404),
+  pauseProject: (name: string) => request<Project>('POST', `/api/projects/${enc(name)}/pause`, undefined, PROJECT_404),
+  resumeProject: (name: string) => request<Project>('POST', `/api/projects/${enc(name)}/resume`, undefined, PROJECT_404),
 };
 
 // ---------------------------------------------------------------------------
@@ -357,7 +291,7 @@ export function streamLogs(id: string, h: LogStreamHandlers, opts: { retryMs?: n
             else if (ev.event === 'status') h.onStatus?.(data as Deployment);
             else if (ev.event === 'end') {
               ended = true;
-              h.onEnd?.((data as { status?: string })?.status ?? '');
+              h.onEnd?.((data as Partial<LogEnd>)?.status ?? '');
             }
           }
           if (ended) {

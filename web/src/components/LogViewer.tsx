@@ -8,7 +8,7 @@ export type StoredLine = { id: string; step: string; stream: string; text: strin
 
 export function toStored(l: LogLine): StoredLine {
   const text = l.line ?? '';
-  return { id: l.id, step: l.step, stream: l.stream, text, lower: stripAnsi(text).toLowerCase() };
+  return { id: l.id ?? '', step: l.step, stream: l.stream, text, lower: stripAnsi(text).toLowerCase() };
 }
 
 /** Indices of the lines whose visible text contains query (case-insensitive). */

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import type { DeploymentStatus, StepStateName } from '../api';
+import type { DeploymentState, StepStateName } from '../api';
 
 const STATUS_STYLE: Record<string, string> = {
   queued: 'bg-slate-100 text-slate-700 ring-slate-300',
@@ -21,7 +21,7 @@ const STATUS_LABEL: Record<string, string> = {
   skipped: 'Skipped',
 };
 
-export function StatusBadge({ status, testId }: { status: DeploymentStatus | StepStateName; testId?: string }) {
+export function StatusBadge({ status, testId }: { status: DeploymentState | StepStateName; testId?: string }) {
   return (
     <span
       className={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${STATUS_STYLE[status] ?? STATUS_STYLE.queued}`}

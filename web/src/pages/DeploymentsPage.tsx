@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, type DeploymentPage } from '../api';
+import { api, type DeploymentList } from '../api';
 import { navigate } from '../router';
 import { useResource } from '../lib/useResource';
 import { DeploymentRow } from '../components/DeploymentRow';
@@ -9,7 +9,7 @@ import { NewDeploymentForm } from './NewDeploymentForm';
 const STATUSES = ['running', 'succeeded', 'failed', 'canceled'] as const;
 export const POLL_MS = 2500;
 
-export const anyActive = (p: DeploymentPage) => p.deployments.some((d) => d.status === 'running' || d.status === 'queued');
+export const anyActive = (p: DeploymentList) => p.deployments.some((d) => d.status === 'running' || d.status === 'queued');
 
 export function DeploymentsPage() {
   useDocumentTitle('Deployments');

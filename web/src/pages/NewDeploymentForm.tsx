@@ -1,10 +1,13 @@
 import { useState, type FormEvent } from 'react';
-import { api, type Accepted, type NewDeployment } from '../api';
+import { api, type DeploymentRequest, type StartedDeployment } from '../api';
+
+/** The form's fields: a deployment request without a commit. */
+type NewDeployment = Omit<DeploymentRequest, 'commit'>;
 import { isHttpUrl } from '../lib/format';
 import { Field } from '../components/ui';
 
 type Props = {
-  onCreated: (a: Accepted) => void;
+  onCreated: (a: StartedDeployment) => void;
   onCancel?: () => void;
   projects?: string[];
 };

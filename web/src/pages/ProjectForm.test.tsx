@@ -7,13 +7,17 @@ const project: Project = {
   name: 'site',
   repoUrl: 'https://git.test/acme/site.git',
   productionBranch: 'main',
+  rootDir: '',
+  installCommand: '',
   buildCommand: 'npm run build',
+  outputDir: '',
   env: [
-    { key: 'API_KEY', value: '••••cdef' },
-    { key: 'REGION', value: '••••eu-1' },
+    { key: 'API_KEY', value: '••••cdef', secret: true, target: 'production' },
+    { key: 'REGION', value: '••••eu-1', secret: true, target: 'all' },
   ],
   watch: { enabled: true, interval: '1m0s', paused: true, previews: false },
   url: 'http://site.localhost/',
+  liveDeploymentId: '',
   createdAt: '2024-01-01T00:00:00Z',
   updatedAt: '2024-01-01T00:00:00Z',
 };
@@ -41,7 +45,11 @@ describe('<ProjectForm>', () => {
 
     await waitFor(() => expect(onSubmit).toHaveBeenCalled());
     const input = onSubmit.mock.calls[0][0];
-    expect(input.env).toEqual([{ key: 'API_KEY' }, { key: 'REGION', value: 'us-east-1' }, { key: 'NEW_VAR', value: 's3cret' }]);
+    expect(input.env).toEqual([
+      { key: 'API_KEY', secret: true, target: 'production' },
+      { key: 'REGION', value: 'us-east-1', secret: true, target: 'all' },
+      { key: 'NEW_VAR', value: 's3cret', secret: true, target: 'production' },
+    ]);
     expect(input).toMatchObject({
       name: 'site',
       repoUrl: 'https://git.test/acme/site.git',
@@ -50,6 +58,42 @@ describe('<ProjectForm>', () => {
       watch: { enabled: true, interval: '1m0s', paused: true, previews: false },
     });
     expect(JSON.stringify(input)).not.toContain('••••');
+  });
+
+  it('edits whether a variable is secret and which builds it applies to', async () => {
+    const onSubmit = vi.fn(async (_: ProjectInput) => {});
+    const withPlain: Project = { ...project, env: [...project.env, { key: 'API_URL', value: 'https://api.test', secret: false, target: 'all' }] };
+    render(<ProjectForm initial={withPlain} onSubmit={onSubmit} onCancelHref="/projects/site" />);
+    const values = screen.getAllByTestId('env-value') as HTMLInputElement[];
+    const secret = screen.getAllByTestId('env-secret') as HTMLInputElement[];
+    const target = screen.getAllByTestId('env-target') as HTMLSelectElement[];
+    // A plain value is shown as it is; secrets stay hidden.
+    expect(values[2].type).toBe('text');
+    expect(values[2].value).toBe('https://api.test');
+    expect(secret.map((c) => c.checked)).toEqual([true, true, false]);
+    expect(target.map((t) => t.value)).toEqual(['production', 'all', 'all']);
+
+    // API_KEY also goes to previews; API_URL becomes a preview-only secret.
+    fireEvent.change(target[0], { target: { value: 'all' } });
+    fireEvent.click(secret[2]);
+    expect(values[2].type).toBe('password');
+    fireEvent.change(target[2], { target: { value: 'preview' } });
+    // A new plain variable applies to every build until told otherwise.
+    fireEvent.click(screen.getByTestId('env-add'));
+    fireEvent.change(screen.getAllByTestId('env-key')[3], { target: { value: 'MODE' } });
+    fireEvent.change(screen.getAllByTestId('env-value')[3], { target: { value: 'fast' } });
+    expect((screen.getAllByTestId('env-target')[3] as HTMLSelectElement).value).toBe('production');
+    fireEvent.click(screen.getByLabelText('MODE is secret'));
+    expect((screen.getAllByTestId('env-target')[3] as HTMLSelectElement).value).toBe('all');
+    fireEvent.click(screen.getByTestId('project-submit'));
+
+    await waitFor(() => expect(onSubmit).toHaveBeenCalled());
+    expect(onSubmit.mock.calls[0][0].env).toEqual([
+      { key: 'API_KEY', secret: true, target: 'all' },
+      { key: 'REGION', secret: true, target: 'all' },
+      { key: 'API_URL', value: 'https://api.test', secret: true, target: 'preview' },
+      { key: 'MODE', value: 'fast', secret: false, target: 'all' },
+    ]);
   });
 
   it('removes env rows and requires a value for new ones', async () => {

@@ -1,12 +1,42 @@
 import { useState, type FormEvent } from 'react';
-import { api, type Project, type ProjectInput } from '../api';
+import { api, type EnvVar, type EnvVarInput, type Project, type ProjectInput, type WatchInput } from '../api';
 import { Link, navigate } from '../router';
 import { useResource } from '../lib/useResource';
 import { isHttpUrl } from '../lib/format';
 import { ErrorMessage, Field, Skeleton, useDocumentTitle } from '../components/ui';
 
-type EnvRow = { key: string; value: string; masked?: string; rid: number };
+type Target = EnvVar['target'];
+
+/**
+ * One variable in the form. masked is the server's masked value of a stored secret (a blank value
+ * keeps it); plain values are shown as they are. Until the target is chosen it follows the kind:
+ * production builds for secrets, every build for plain values (the server's defaults).
+ */
+type EnvRow = { key: string; value: string; masked?: string; secret: boolean; target: Target; targetChosen: boolean; rid: number };
 let rid = 0;
+
+const TARGETS: { value: Target; label: string }[] = [
+  { value: 'production', label: 'Production' },
+  { value: 'preview', label: 'Previews' },
+  { value: 'all', label: 'All builds' },
+];
+const defaultTarget = (secret: boolean): Target => (secret ? 'production' : 'all');
+
+function rowFrom(v: EnvVar): EnvRow {
+  return v.secret
+    ? { key: v.key, value: '', masked: v.value, secret: true, target: v.target, targetChosen: true, rid: ++rid }
+    : { key: v.key, value: v.value, secret: false, target: v.target, targetChosen: true, rid: ++rid };
+}
+
+/** What the form sends for a row: no value keeps a stored secret. */
+function envInput(r: EnvRow): EnvVarInput {
+  const e: EnvVarInput = { key: r.key.trim(), secret: r.secret, target: r.target };
+  if (!(r.masked !== undefined && r.value === '')) e.value = r.value;
+  return e;
+}
+
+/** The form's whole input: everything a project has, watch settings included. */
+type FormInput = ProjectInput & { name: string; repoUrl: string; productionBranch: string; env: EnvVarInput[]; watch: Required<WatchInput> };
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
@@ -14,7 +44,7 @@ const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Errors = Partial<Record<'name' | 'repoUrl' | 'productionBranch' | 'interval' | 'env', string>>;
 
-export function validateProject(name: string, input: ProjectInput, rows: EnvRow[], creating: boolean): Errors {
+export function validateProject(name: string, input: FormInput, rows: EnvRow[], creating: boolean): Errors {
   const e: Errors = {};
   if (creating) {
     if (!name) e.name = 'Enter a name.';
@@ -61,7 +91,7 @@ export function ProjectForm({ initial, onSubmit, onCancelHref }: Props) {
   const [installCommand, setInstall] = useState(initial?.installCommand ?? '');
   const [buildCommand, setBuild] = useState(initial?.buildCommand ?? '');
   const [outputDir, setOutput] = useState(initial?.outputDir ?? '');
-  const [env, setEnv] = useState<EnvRow[]>(() => (initial?.env ?? []).map((v) => ({ key: v.key, value: '', masked: v.value, rid: ++rid })));
+  const [env, setEnv] = useState<EnvRow[]>(() => (initial?.env ?? []).map(rowFrom));
   const [watchOn, setWatchOn] = useState(initial?.watch.enabled ?? true);
   const [interval, setIntervalStr] = useState(initial?.watch.interval ?? '1m');
   const [previews, setPreviews] = useState(initial?.watch.previews ?? false);
@@ -69,14 +99,12 @@ export function ProjectForm({ initial, onSubmit, onCancelHref }: Props) {
   const [serverError, setServerError] = useState('');
   const [busy, setBusy] = useState(false);
 
-  const build = (): ProjectInput => {
-    const input: ProjectInput = {
+  const build = (): FormInput => {
+    const input: FormInput = {
       name: creating ? name.trim() : initial!.name,
       repoUrl: repoUrl.trim(),
       productionBranch: branch.trim(),
-      env: env
-        .filter((r) => r.key.trim() || r.value)
-        .map((r) => (r.masked !== undefined && r.value === '' ? { key: r.key.trim() } : { key: r.key.trim(), value: r.value })),
+      env: env.filter((r) => r.key.trim() || r.value).map(envInput),
       watch: { enabled: watchOn, interval: interval.trim(), previews, paused: initial?.watch.paused ?? false },
     };
     if (rootDir.trim()) input.rootDir = rootDir.trim();
@@ -154,13 +182,16 @@ export function ProjectForm({ initial, onSubmit, onCancelHref }: Props) {
           <h2 id="pf-env-h" className="text-base font-semibold">
             Environment variables
           </h2>
-          <p className="text-xs text-slate-500">Saved values are hidden. Leave a saved value empty to keep it, or type a new one to replace it.</p>
+          <p className="text-xs text-slate-500">
+            Secret values are hidden here, in the API and in build logs: leave a saved one empty to keep it, or type a new one to replace it.
+            Plain values are shown as they are. Each variable applies to production builds, preview builds or all builds.
+          </p>
         </div>
         {env.length === 0 && <p className="text-sm text-slate-500">No variables.</p>}
         <ul className="space-y-2" data-testid="env-rows">
           {env.map((r, i) => (
-            <li key={r.rid} className="grid grid-cols-[1fr_auto] gap-2 sm:grid-cols-[14rem_1fr_auto]" data-testid="env-row">
-              <div className="col-span-2 sm:col-span-1">
+            <li key={r.rid} className="grid grid-cols-[1fr_auto_auto] items-center gap-2 sm:grid-cols-[12rem_1fr_auto_auto_auto]" data-testid="env-row">
+              <div className="col-span-3 sm:col-span-1">
                 <label className="sr-only" htmlFor={`env-key-${r.rid}`}>
                   Name of variable {i + 1}
                 </label>
@@ -175,22 +206,51 @@ export function ProjectForm({ initial, onSubmit, onCancelHref }: Props) {
                   data-testid="env-key"
                 />
               </div>
-              <div>
+              <div className="col-span-3 sm:col-span-1">
                 <label className="sr-only" htmlFor={`env-value-${r.rid}`}>
                   Value of {r.key || `variable ${i + 1}`}
                 </label>
                 <input
                   id={`env-value-${r.rid}`}
-                  type="password"
+                  type={r.secret ? 'password' : 'text'}
                   className="input font-mono"
                   value={r.value}
                   placeholder={r.masked !== undefined ? `${r.masked} (unchanged)` : 'value'}
                   onChange={(e) => updateRow(r.rid, { value: e.target.value })}
-                  autoComplete="new-password"
+                  autoComplete={r.secret ? 'new-password' : 'off'}
                   spellCheck={false}
                   data-testid="env-value"
                   data-masked={r.masked}
                 />
+              </div>
+              <label className="flex items-center gap-1.5 text-sm" title="Secret values are masked in the API and in build logs">
+                <input
+                  type="checkbox"
+                  className="h-4 w-4"
+                  checked={r.secret}
+                  onChange={(e) => updateRow(r.rid, { secret: e.target.checked, ...(r.targetChosen ? {} : { target: defaultTarget(e.target.checked) }) })}
+                  aria-label={`${r.key || `Variable ${i + 1}`} is secret`}
+                  data-testid="env-secret"
+                />
+                Secret
+              </label>
+              <div>
+                <label className="sr-only" htmlFor={`env-target-${r.rid}`}>
+                  Builds {r.key || `variable ${i + 1}`} applies to
+                </label>
+                <select
+                  id={`env-target-${r.rid}`}
+                  className="input"
+                  value={r.target}
+                  onChange={(e) => updateRow(r.rid, { target: e.target.value as Target, targetChosen: true })}
+                  data-testid="env-target"
+                >
+                  {TARGETS.map((t) => (
+                    <option key={t.value} value={t.value}>
+                      {t.label}
+                    </option>
+                  ))}
+                </select>
               </div>
               <button type="button" className="btn btn-danger" onClick={() => setEnv((rows) => rows.filter((x) => x.rid !== r.rid))} aria-label={`Remove ${r.key || `variable ${i + 1}`}`} data-testid="env-remove">
                 Remove
@@ -203,7 +263,7 @@ export function ProjectForm({ initial, onSubmit, onCancelHref }: Props) {
             {errors.env}
           </p>
         )}
-        <button type="button" className="btn btn-sm" onClick={() => setEnv((rows) => [...rows, { key: '', value: '', rid: ++rid }])} data-testid="env-add">
+        <button type="button" className="btn btn-sm" onClick={() => setEnv((rows) => [...rows, { key: '', value: '', secret: true, target: defaultTarget(true), targetChosen: false, rid: ++rid }])} data-testid="env-add">
           + Add variable
         </button>
       </section>

@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import { api, type Deployment } from '../api';
+import { EnvTable } from '../components/EnvTable';
 import { Link, navigate } from '../router';
 import { useResource } from '../lib/useResource';
 import { parseTime, repoLabel } from '../lib/format';
@@ -194,9 +195,17 @@ export function ProjectPage({ name }: { name: string }) {
           ) : (
             <Skeleton className="mt-2 h-5 w-32" />
           )}
-          {p && p.env.length > 0 && <p className="mt-1 text-xs text-slate-500">{p.env.length} environment variable{p.env.length === 1 ? '' : 's'}</p>}
         </section>
       </div>
+
+      {p && (
+        <section className="card" aria-labelledby="env-h">
+          <h2 id="env-h" className="border-b border-slate-100 px-4 py-3 font-semibold">
+            Environment variables
+          </h2>
+          <EnvTable env={p.env} />
+        </section>
+      )}
 
       <section className="card" aria-labelledby="history-h">
         <h2 id="history-h" className="border-b border-slate-100 px-4 py-3 font-semibold">

@@ -1,4 +1,4 @@
-package activities
+package githead
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
-func newFakeGitHub(t *testing.T) (*fakegithub.Server, *ProjectActivities) {
+func newFakeGitHub(t *testing.T) (*fakegithub.Server, *Checker) {
 	t.Helper()
 	fake := fakegithub.New()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return fake, &ProjectActivities{Settings: ProjectSettings{GitHubAPIURL: srv.URL, GitHubToken: "test-token"}}
+	return fake, &Checker{GitHubAPIURL: srv.URL, GitHubToken: "test-token"}
 }
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {
@@ -31,13 +31,13 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 	return appErr
 }
 
-func TestCheckBranchHeadConditionalRequests(t *testing.T) {
+func TestCheckConditionalRequests(t *testing.T) {
 	fake, p := newFakeGitHub(t)
 	ctx := context.Background()
 	sha1 := fake.Push("acme", "site", "main")
 	in := branchHeadIn("https://github.com/acme/site", "main")
 
-	head, err := p.CheckBranchHead(ctx, in)
+	head, err := p.Check(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestCheckBranchHeadConditionalRequests(t *testing.T) {
 		t.Fatalf("first check = %+v, want %s with an ETag and 4999 remaining", head, sha1)
 	}
 	in.ETag, in.LastSHA = head.ETag, head.SHA
-	again, err := p.CheckBranchHead(ctx, in)
+	again, err := p.Check(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestCheckBranchHeadConditionalRequests(t *testing.T) {
 		t.Fatalf("second check = %+v, want 304 not modified", again)
 	}
 	sha2 := fake.Push("acme", "site", "main")
-	moved, err := p.CheckBranchHead(ctx, in)
+	moved, err := p.Check(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestCheckBranchHeadConditionalRequests(t *testing.T) {
 	}
 }
 
-func TestCheckBranchHeadFailures(t *testing.T) {
+func TestCheckFailures(t *testing.T) {
 	ctx := context.Background()
 	in := branchHeadIn("https://github.com/acme/site", "main")
 
@@ -75,7 +75,7 @@ func TestCheckBranchHeadFailures(t *testing.T) {
 		fake.Push("acme", "site", "main")
 		fake.ResetIn = 20 * time.Minute
 		fake.SetMode(fakegithub.ModeRateLimit, 1)
-		_, err := p.CheckBranchHead(ctx, in)
+		_, err := p.Check(ctx, in)
 		appErr := appError(t, err)
 		if appErr.Type() != ErrRateLimited || appErr.NonRetryable() {
 			t.Fatalf("error = %v (type %s)", err, appErr.Type())
@@ -90,7 +90,7 @@ func TestCheckBranchHeadFailures(t *testing.T) {
 			fake.Push("acme", "site", "main")
 			fake.RetryAfter = 42 * time.Second
 			fake.SetMode(mode, 1)
-			_, err := p.CheckBranchHead(ctx, in)
+			_, err := p.Check(ctx, in)
 			appErr := appError(t, err)
 			if appErr.Type() != ErrRateLimited || appErr.NextRetryDelay() != 42*time.Second {
 				t.Fatalf("%s: error = %v, delay %s", mode, err, appErr.NextRetryDelay())
@@ -101,18 +101,18 @@ func TestCheckBranchHeadFailures(t *testing.T) {
 		fake, p := newFakeGitHub(t)
 		fake.Push("acme", "site", "main")
 		fake.SetMode(fakegithub.ModeDown, 1)
-		_, err := p.CheckBranchHead(ctx, in)
+		_, err := p.Check(ctx, in)
 		appErr := appError(t, err)
 		if appErr.NonRetryable() || appErr.Type() != ErrGitHubTransient || appErr.NextRetryDelay() != 0 {
 			t.Fatalf("error = %v", err)
 		}
-		if _, err := p.CheckBranchHead(ctx, in); err != nil {
+		if _, err := p.Check(ctx, in); err != nil {
 			t.Fatalf("after the outage: %v", err)
 		}
 	})
 	t.Run("unknown branch is permanent", func(t *testing.T) {
 		_, p := newFakeGitHub(t)
-		_, err := p.CheckBranchHead(ctx, in)
+		_, err := p.Check(ctx, in)
 		if appErr := appError(t, err); !appErr.NonRetryable() || appErr.Type() != ErrBranchNotFound {
 			t.Fatalf("error = %v", err)
 		}
@@ -120,8 +120,8 @@ func TestCheckBranchHeadFailures(t *testing.T) {
 	t.Run("network failure is retryable", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		srv.Close()
-		p := &ProjectActivities{Settings: ProjectSettings{GitHubAPIURL: srv.URL}}
-		_, err := p.CheckBranchHead(ctx, in)
+		p := &Checker{GitHubAPIURL: srv.URL}
+		_, err := p.Check(ctx, in)
 		if appErr := appError(t, err); appErr.NonRetryable() {
 			t.Fatalf("error = %v", err)
 		}
@@ -148,8 +148,8 @@ func TestGitHubTokenStaysOnTheAPIHost(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	p := &ProjectActivities{Settings: ProjectSettings{GitHubAPIURL: api.URL, GitHubToken: "test-token"}}
-	head, err := p.CheckBranchHead(context.Background(), branchHeadIn("https://github.com/acme/site", "main"))
+	p := &Checker{GitHubAPIURL: api.URL, GitHubToken: "test-token"}
+	head, err := p.Check(context.Background(), branchHeadIn("https://github.com/acme/site", "main"))
 	if err != nil {
 		t.Fatal(err)
 	}

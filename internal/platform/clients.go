@@ -1,6 +1,4 @@
-// Package app turns a Config into the clients every role needs — object storage, Redis and
-// Temporal — and the logger, so that each role's Run gets its dependencies injected.
-package app
+package platform
 
 import (
 	"context"
@@ -12,19 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/internal/config"
-	"github.com/skydeploy/skydeploy/internal/egress"
 	"github.com/skydeploy/skydeploy/internal/livestatus"
 	"github.com/skydeploy/skydeploy/internal/metrics"
-	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
-	"github.com/skydeploy/skydeploy/servehandler"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
@@ -70,15 +63,11 @@ func NewServeStore(cfg config.Config) (store *storage.Store, readOnly bool) {
 // NewLive returns the live-status store of cfg (Redis). Connecting is lazy: a Redis that is down
 // only degrades the live view.
 func NewLive(cfg config.Config) (*livestatus.Store, error) {
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	l, err := livestatus.Open(cfg.RedisURL, cfg.RedisPrefix, cfg.LiveTTL, cfg.LogMaxLines)
 	if err != nil {
 		return nil, fmt.Errorf("SKYDEPLOY_REDIS_URL: %w", err)
 	}
-	opts.DialTimeout = 2 * time.Second
-	opts.ReadTimeout = 3 * time.Second
-	opts.WriteTimeout = 3 * time.Second
-	opts.MaxRetries = 1
-	return livestatus.New(redis.NewClient(opts), cfg.RedisPrefix, cfg.LiveTTL, cfg.LogMaxLines), nil
+	return l, nil
 }
 
 // DialTemporal connects to the Temporal frontend, retrying for up to wait.
@@ -156,56 +145,6 @@ func deployTrigger(workflowType string, args []any) (string, bool) {
 	return "", true
 }
 
-// NewActivities wires the activities of a worker. The egress proxy of builds refuses the
-// addresses of every service in cfg, resolved now.
-func NewActivities(ctx context.Context, cfg config.Config, store *storage.Store, live *livestatus.Store, log *slog.Logger) (*activities.Activities, error) {
-	setting, err := egress.ParseSetting(cfg.BuildEgress)
-	if err != nil {
-		return nil, fmt.Errorf("SKYDEPLOY_BUILD_EGRESS: %w", err)
-	}
-	control := BuildControl(cfg)
-	return &activities.Activities{
-		Store: store,
-		Live:  live,
-		Log:   log,
-		Settings: activities.Settings{
-			WorkDir:         cfg.WorkDir,
-			MaxRepoBytes:    cfg.MaxRepoBytes,
-			MaxFileBytes:    cfg.MaxFileBytes,
-			MaxFiles:        cfg.MaxFiles,
-			MaxSiteBytes:    cfg.MaxSiteBytes,
-			AllowPrivateGit: cfg.AllowPrivateGitHosts,
-			GitHubToken:     cfg.GitHubToken,
-			GitHubAPIURL:    cfg.GitHubAPIURL, GitCredentials: cfg.GitCredentials, CloneConcurrency: cfg.CloneConcurrency,
-			Build: activities.BuildSettings{
-				Timeout: cfg.BuildTimeout, MemoryBytes: cfg.BuildMemoryBytes, CPUSeconds: cfg.BuildCPUSeconds,
-				CPUs: cfg.BuildCPUs, ResourceControl: control,
-				MaxLogBytes: cfg.BuildMaxLogBytes, User: cfg.BuildUser, Sandbox: cfg.Sandbox,
-				CacheBytes: cfg.BuildCacheBytes, Concurrency: cfg.BuildConcurrency, MaxWorkspaceBytes: cfg.BuildMaxDiskBytes,
-				Egress: setting, EgressBytes: cfg.BuildEgressBytes,
-				PlatformAddresses: egress.PlatformAddresses(ctx, nil, PlatformEndpoints(cfg)),
-			},
-		},
-	}, nil
-}
-
-// BuildControl is how the sandbox enforces a build's resource limits under cfg.
-func BuildControl(cfg config.Config) string {
-	if cfg.BuildCgroups == "off" {
-		return sandbox.ControlWatchdog
-	}
-	return sandbox.ControlAuto
-}
-
-// PlatformEndpoints lists the addresses of every SkyDeploy service in cfg: what a build must
-// never reach.
-func PlatformEndpoints(cfg config.Config) []string {
-	return []string{
-		cfg.RedisURL, cfg.TemporalAddress, cfg.S3Endpoint, cfg.GatewayAddr, cfg.ServeAddr,
-		cfg.ServeAdminAddr, cfg.MetricsAddr, cfg.PublicAPIURL,
-	}
-}
-
 // EnsureBucket creates the bucket, retrying while object storage comes up.
 func EnsureBucket(ctx context.Context, store *storage.Store, log *slog.Logger, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
@@ -223,13 +162,5 @@ func EnsureBucket(ctx context.Context, store *storage.Store, log *slog.Logger, w
 			return ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
-	}
-}
-
-// ServeOptions are the request handler's options from the configuration.
-func ServeOptions(cfg config.Config, log *slog.Logger) servehandler.Options {
-	return servehandler.Options{
-		BaseDomain: cfg.BaseDomain, CacheBytes: cfg.ServeCacheBytes, AliasTTL: cfg.AliasTTL, Log: log,
-		AccessLogEvery: cfg.ServeAccessLogEvery, MaxCachedFileBytes: cfg.ServeMaxCachedFileBytes,
 	}
 }

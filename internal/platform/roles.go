@@ -1,6 +1,11 @@
-// Package platform starts SkyDeploy's roles from a Config: the same code runs them as
-// sub-commands of the binary, all together under `skydeploy dev`, and in-process in the
-// end-to-end tests.
+// Package platform assembles SkyDeploy's roles from a Config, in one place: the clients every
+// role needs (clients.go), the activities of workers (activities.go), and each role ready to
+// run — RunGateway, RunWorker, RunServe (roles.go) and RunDev, the whole platform on one
+// machine (dev.go) — plus API tokens (token.go). The same code runs them as sub-commands of
+// the binary, all together under `skydeploy dev`, and in-process in the end-to-end tests.
+//
+// cmd/skydeploy only parses arguments and calls it. No role package imports it: it must never
+// be imported by gateway, workers, activities, workflows or servehandler.
 package platform
 
 import (
@@ -15,10 +20,10 @@ import (
 
 	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/gateway"
-	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
+	"github.com/skydeploy/skydeploy/servehandler"
 	"github.com/skydeploy/skydeploy/workers"
 )
 
@@ -33,7 +38,7 @@ func RunWorker(ctx context.Context, cfg config.Config, log *slog.Logger, light, 
 func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, light, build bool, adjust func(*activities.Activities)) error {
 	if build {
 		// Fail closed: a build worker whose sandbox cannot work takes no build.
-		warning, mechanism, err := sandbox.Check(sandbox.Options{Mode: cfg.Sandbox, User: cfg.BuildUser, ResourceControl: app.BuildControl(cfg)})
+		warning, mechanism, err := sandbox.Check(sandbox.Options{Mode: cfg.Sandbox, User: cfg.BuildUser, ResourceControl: BuildControl(cfg)})
 		if err != nil {
 			return fmt.Errorf("build worker refuses to start: %w", err)
 		}
@@ -42,18 +47,18 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, lig
 		}
 		log.Info("build limits", "mechanism", mechanism)
 	}
-	store := app.NewStore(cfg)
-	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
+	store := NewStore(cfg)
+	if err := EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
 		return fmt.Errorf("object storage: %w", err)
 	}
-	live, err := app.NewLive(cfg)
+	live, err := NewLive(cfg)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return fmt.Errorf("work dir: %w", err)
 	}
-	c, err := app.DialTemporal(ctx, cfg, log, 2*time.Minute)
+	c, err := DialTemporal(ctx, cfg, log, 2*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -68,28 +73,26 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, lig
 		}
 		defer stop()
 	}
-	acts, err := app.NewActivities(ctx, cfg, store, live, log)
+	acts, err := NewActivities(ctx, cfg, store, live, log)
 	if err != nil {
 		return err
 	}
 	if adjust != nil {
 		adjust(acts)
 	}
-	extra, err := workers.NewExtra(cfg, c, acts)
+	o, err := projectOptions(cfg, c, acts, log)
 	if err != nil {
 		return err
 	}
+	o.TaskQueue, o.BuildTaskQueue, o.Light, o.Build, o.BuildConcurrency = cfg.TaskQueue, cfg.BuildTaskQueue, light, build, cfg.BuildConcurrency
 	log.Info("worker starting", "task_queue", cfg.TaskQueue, "build_task_queue", cfg.BuildTaskQueue, "light", light, "build", build)
-	return workers.Run(ctx, c, acts, workers.Options{
-		TaskQueue: cfg.TaskQueue, BuildTaskQueue: cfg.BuildTaskQueue, Light: light, Build: build, BuildConcurrency: cfg.BuildConcurrency,
-		Extra: extra,
-	})
+	return workers.Run(ctx, c, acts, o)
 }
 
 // NewGateway connects the gateway's clients and returns it with a function that closes them.
 func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashboard fs.FS) (*gateway.Server, func(), error) {
-	store := app.NewStore(cfg)
-	if err := app.EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
+	store := NewStore(cfg)
+	if err := EnsureBucket(ctx, store, log, 2*time.Minute); err != nil {
 		return nil, nil, fmt.Errorf("object storage: %w", err)
 	}
 	if cfg.ServeS3AccessKey != "" {
@@ -99,11 +102,11 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 			log.Info("no read-only bucket policy for the request handler's key (with R2, use an API token with Object Read only)", "error", err)
 		}
 	}
-	live, err := app.NewLive(cfg)
+	live, err := NewLive(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := app.DialTemporal(ctx, cfg, log, 2*time.Minute)
+	c, err := DialTemporal(ctx, cfg, log, 2*time.Minute)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +116,48 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	return gw, func() { stopWatch(); c.Close(); _ = live.Client().Close() }, nil
 }
 
+// RunGateway runs the gateway (API and dashboard) until ctx ends.
+func RunGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashboard fs.FS) error {
+	gw, closeFn, err := NewGateway(ctx, cfg, log, dashboard)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return gw.Run(ctx)
+}
+
+// RunServe runs the request handler until ctx ends. It reads object storage with its own
+// read-only keys when they are set (the platform's are not its business), refuses placeholder
+// secrets, and starts even when storage is down.
+func RunServe(ctx context.Context, cfg config.Config) error {
+	if cfg.ServeS3AccessKey != "" {
+		cfg.S3AccessKey, cfg.S3SecretKey = cfg.ServeS3AccessKey, cfg.ServeS3SecretKey
+	}
+	if err := cfg.RefusePlaceholders(); err != nil {
+		return err
+	}
+	return runServe(ctx, cfg, NewLogger(cfg, "serve"))
+}
+
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, readOnly := NewServeStore(cfg)
+	if !readOnly {
+		log.Warn("the request handler reads object storage with the platform's read-write keys; give it read-only ones (SKYDEPLOY_SERVE_S3_ACCESS_KEY, SKYDEPLOY_SERVE_S3_SECRET_KEY)")
+	}
+	h := servehandler.New(store, ServeOptions(cfg, log))
+	log.Info("request handler listening", "addr", cfg.ServeAddr, "admin", cfg.ServeAdminAddr, "base_domain", cfg.BaseDomain)
+	return servehandler.Run(ctx, h, cfg.ServeAddr, cfg.ServeAdminAddr)
+}
+
+// ServeOptions are the request handler's options from the configuration.
+func ServeOptions(cfg config.Config, log *slog.Logger) servehandler.Options {
+	return servehandler.Options{
+		BaseDomain: cfg.BaseDomain, CacheBytes: cfg.ServeCacheBytes, AliasTTL: cfg.AliasTTL, Log: log,
+		AccessLogEvery: cfg.ServeAccessLogEvery, MaxCachedFileBytes: cfg.ServeMaxCachedFileBytes,
+	}
+}
+
 // TemporalClient dials Temporal for tools and tests.
 func TemporalClient(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
-	return app.DialTemporal(ctx, cfg, log, 30*time.Second)
+	return DialTemporal(ctx, cfg, log, 30*time.Second)
 }

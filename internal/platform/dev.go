@@ -1,13 +1,13 @@
-package main
+package platform
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -16,40 +16,43 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skydeploy/skydeploy/internal/app"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/devstack"
-	"github.com/skydeploy/skydeploy/internal/platform"
-	"github.com/skydeploy/skydeploy/web"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
-// runDev brings up the whole platform on this machine: the Temporal dev server (SQLite under
-// .data/) with its Web UI, Redis (reusing a running one), versitygw (objects under .data/),
-// then the workers, the gateway and the request handler. Ctrl-C stops everything it started.
-// Data under .data/ survives restarts, so earlier deployments stay.
-func runDev(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ExitOnError)
-	dataDir := fs.String("data", ".data", "directory for Temporal's database, objects and work files")
-	binDir := fs.String("bin", "bin", "directory of the temporal and versitygw binaries (make tools)")
-	_ = fs.Parse(args)
+// DevOptions say where `skydeploy dev` keeps its data and finds its tools.
+type DevOptions struct {
+	// DataDir holds Temporal's database, the objects, work files, logs and the dev secrets.
+	DataDir string
+	// BinDir holds the temporal and versitygw binaries (make tools).
+	BinDir string
+	// Dashboard is the built dashboard the gateway serves (nil: a placeholder page).
+	Dashboard fs.FS
+}
 
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+// RunDev brings up the whole platform on this machine: the Temporal dev server (SQLite under
+// the data directory) with its Web UI, Redis, versitygw (objects under the data directory),
+// then the workers, the gateway and the request handler. Settings the environment does not
+// give get development defaults (devDefaults). Ctrl-C stops everything it started. The data
+// directory survives restarts, so earlier deployments stay.
+func RunDev(ctx context.Context, o DevOptions) error {
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return err
 	}
-	data, _ := filepath.Abs(*dataDir)
+	data, _ := filepath.Abs(o.DataDir)
 	devDefaults(data)
-	cfg, err := loadConfig()
+	cfg, err := config.FromEnv()
 	if err != nil {
-		return err
+		return fmt.Errorf("configuration: %w", err)
 	}
-	log := app.NewLogger(cfg, "dev")
+	log := NewLogger(cfg, "dev")
 	logs := filepath.Join(data, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return err
 	}
 
-	procs, err := startServices(ctx, cfg, data, *binDir, logs, log)
+	procs, err := startServices(ctx, cfg, data, o.BinDir, logs, log)
 	defer func() {
 		for i := len(procs) - 1; i >= 0; i-- {
 			log.Info("stopping", "service", procs[i].Name)
@@ -59,7 +62,7 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := devStorageReader(ctx, cfg, *binDir); err != nil {
+	if err := devStorageReader(ctx, cfg, o.BinDir); err != nil {
 		log.Warn("the request handler will read storage with the read-write keys", "error", err)
 		cfg.ServeS3AccessKey, cfg.ServeS3SecretKey = "", ""
 	}
@@ -82,15 +85,15 @@ func runDev(ctx context.Context, args []string) error {
 		}()
 	}
 	run("worker", func(ctx context.Context) error {
-		return platform.RunWorker(ctx, cfg, app.NewLogger(cfg, "worker"), true, true)
+		return RunWorker(ctx, cfg, NewLogger(cfg, "worker"), true, true)
 	})
-	gw, closeGW, err := platform.NewGateway(rctx, cfg, app.NewLogger(cfg, "gateway"), web.Dist())
+	gw, closeGW, err := NewGateway(rctx, cfg, NewLogger(cfg, "gateway"), o.Dashboard)
 	if err != nil {
 		return err
 	}
 	defer closeGW()
 	run("gateway", gw.Run)
-	run("serve", func(ctx context.Context) error { return serveRole(ctx, cfg, app.NewLogger(cfg, "serve")) })
+	run("serve", func(ctx context.Context) error { return runServe(ctx, cfg, NewLogger(cfg, "serve")) })
 
 	printURLs(cfg, token)
 	select {
@@ -221,7 +224,7 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 		}
 		procs = append(procs, p)
 	}
-	if err := app.EnsureBucket(ctx, app.NewStore(cfg), log, 30*time.Second); err != nil {
+	if err := EnsureBucket(ctx, NewStore(cfg), log, 30*time.Second); err != nil {
 		return procs, fmt.Errorf("create bucket %s: %w", cfg.S3Bucket, err)
 	}
 	return procs, nil
@@ -240,7 +243,7 @@ func devStorageReader(ctx context.Context, cfg config.Config, binDir string) err
 	if err := devstack.VersityCreateUser(ctx, bin, cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.ServeS3AccessKey, cfg.ServeS3SecretKey); err != nil {
 		return err
 	}
-	return app.NewStore(cfg).GrantReadOnly(ctx, cfg.ServeS3AccessKey)
+	return NewStore(cfg).GrantReadOnly(ctx, cfg.ServeS3AccessKey)
 }
 
 func splitHostPort(addr string, def int) (string, int) {

@@ -1,4 +1,13 @@
-package activities
+// Package githead finds the head commit of a project's branch, the way the poller and the
+// API's "deploy now" both need it: GitHub repositories through the REST API with conditional
+// requests (an unchanged branch costs no rate limit), other hosts with git ls-remote through
+// gitfetch's guarded transport. The GitHub token goes to the API's host only.
+//
+// Failures are Temporal application errors (rate limits carry their retry delay, a missing
+// branch is non-retryable) because the poll workflow's activity returns them as they are.
+//
+// It must never import gin, Redis, object storage, the sandbox or the activities.
+package githead
 
 import (
 	"bytes"
@@ -10,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -19,6 +29,66 @@ import (
 	"github.com/skydeploy/skydeploy/internal/repourl"
 	"github.com/skydeploy/skydeploy/workflows"
 )
+
+// Checker asks for branch heads. Its zero value asks api.github.com without a token.
+type Checker struct {
+	// GitHubAPIURL and GitHubToken reach the GitHub REST API (token optional: 60 requests an
+	// hour). The token goes to that API's host and GitHub's git host only.
+	GitHubAPIURL string
+	GitHubToken  string
+	// GitCredentials are per-host git credentials for ls-remote (SKYDEPLOY_GIT_CREDENTIALS).
+	GitCredentials map[string]string
+	// AllowPrivate lets ls-remote reach internal addresses (development and tests only).
+	AllowPrivate bool
+	// HTTPClient is used for the GitHub API (nil: a client with a 20 s timeout).
+	HTTPClient *http.Client
+
+	ghOnce sync.Once
+	gh     *github.Client
+	ghErr  error
+}
+
+// githubClient is the shared go-github client: sharing it lets go-github refuse requests locally
+// while it knows the rate limit is exhausted.
+func (c *Checker) githubClient() (*github.Client, error) {
+	c.ghOnce.Do(func() {
+		hc := c.HTTPClient
+		if hc == nil {
+			hc = &http.Client{Timeout: 20 * time.Second}
+		}
+		c.gh, c.ghErr = NewGitHubClient(hc, c.GitHubAPIURL, c.GitHubToken)
+	})
+	return c.gh, c.ghErr
+}
+
+// NewGitHubClient returns a go-github client for apiURL ("" = api.github.com), authenticated
+// when token is set. The token is sent only to the API's own host: a redirect elsewhere goes
+// without it (hostScopedToken).
+func NewGitHubClient(hc *http.Client, apiURL, token string) (*github.Client, error) {
+	if apiURL == "" {
+		apiURL = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("GitHub API URL %q is not an http(s) URL", apiURL)
+	}
+	if token != "" {
+		scoped := *hc
+		scoped.Transport = &hostScopedToken{base: hc.Transport, host: u.Host, token: token}
+		hc = &scoped
+	}
+	gh := github.NewClient(hc)
+	gh.BaseURL = u
+	return gh, nil
+}
+
+// permanent is a non-retryable failure with a readable message.
+func permanent(errType, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}
 
 // Error types of polling, as the Temporal UI shows them.
 const (
@@ -30,30 +100,31 @@ const (
 
 var shaRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// CheckBranchHead returns the head commit of a project's branch. GitHub repositories are asked
-// through the REST API with the previous ETag (If-None-Match): an unchanged branch answers 304,
-// which with a token does not count against the hourly rate limit. Other hosts are asked with
-// ls-remote over the guarded git transport.
+// Check returns the head commit of a project's branch. GitHub repositories are asked through
+// the REST API with the previous ETag (If-None-Match): an unchanged branch answers 304, which
+// with a token does not count against the hourly rate limit. Other hosts are asked with
+// ls-remote over gitfetch's guarded transport.
 //
 // Rate limits come back as retryable errors whose NextRetryDelay is the reset time (primary
-// limit) or Retry-After (secondary limit); GitHub errors and network failures are retried with
-// the workflow's backoff; a missing repository or branch is not retried.
-func (p *ProjectActivities) CheckBranchHead(ctx context.Context, in workflows.BranchHeadInput) (workflows.BranchHead, error) {
+// limit) or Retry-After (secondary limit); GitHub errors and network failures are retryable; a
+// missing repository or branch is not (temporal.ApplicationError either way, so the poll
+// workflow's activity returns them as they are).
+func (c *Checker) Check(ctx context.Context, in workflows.BranchHeadInput) (workflows.BranchHead, error) {
 	if owner, name, ok := repourl.GitHubRepo(in.RepoURL); ok {
-		gh, err := p.githubClient()
+		gh, err := c.githubClient()
 		if err != nil {
 			return workflows.BranchHead{}, permanent(workflows.ErrInvalidInput, "%v", err)
 		}
-		return CheckGitHubHead(ctx, gh, owner, name, in.Branch, in.ETag, time.Now)
+		return CheckGitHub(ctx, gh, owner, name, in.Branch, in.ETag, time.Now)
 	}
-	heads, err := gitfetch.LsRemote(ctx, gitfetch.Options{URL: in.RepoURL, AllowPrivate: p.Settings.AllowPrivateGit, Branch: in.Branch,
-		Credentials: gitfetch.HostCredentials(p.Settings.GitHubToken, p.Settings.GitHubAPIURL, p.Settings.GitCredentials)})
+	heads, err := gitfetch.LsRemote(ctx, gitfetch.Options{URL: in.RepoURL, AllowPrivate: c.AllowPrivate, Branch: in.Branch,
+		Credentials: gitfetch.HostCredentials(c.GitHubToken, c.GitHubAPIURL, c.GitCredentials)})
 	if err != nil {
 		var ge *gitfetch.Error
 		if errors.As(err, &ge) && ge.Permanent() {
 			return workflows.BranchHead{}, permanent(string(ge.Kind), "%s", ge.Msg)
 		}
-		return workflows.BranchHead{}, transient(string(gitfetch.KindTransient), err, "list branches of %s", in.RepoURL)
+		return workflows.BranchHead{}, temporal.NewApplicationErrorWithCause(fmt.Sprintf("list branches of %s: %v", in.RepoURL, err), string(gitfetch.KindTransient), err)
 	}
 	sha, ok := heads[in.Branch]
 	if !ok {
@@ -62,10 +133,10 @@ func (p *ProjectActivities) CheckBranchHead(ctx context.Context, in workflows.Br
 	return workflows.BranchHead{SHA: sha, NotModified: sha == in.LastSHA, RateRemaining: -1}, nil
 }
 
-// CheckGitHubHead asks GitHub for the head commit of owner/name's branch with a conditional
+// CheckGitHub asks GitHub for the head commit of owner/name's branch with a conditional
 // request (GET /repos/{owner}/{repo}/commits/{branch}, Accept: application/vnd.github.sha, which
 // answers the bare SHA). now is the clock rate-limit delays are computed against.
-func CheckGitHubHead(ctx context.Context, gh *github.Client, owner, name, branch, etag string, now func() time.Time) (workflows.BranchHead, error) {
+func CheckGitHub(ctx context.Context, gh *github.Client, owner, name, branch, etag string, now func() time.Time) (workflows.BranchHead, error) {
 	head := workflows.BranchHead{RateRemaining: -1}
 	u := fmt.Sprintf("repos/%s/%s/commits/%s", url.PathEscape(owner), url.PathEscape(name), escapeRef(branch))
 	req, err := gh.NewRequest(http.MethodGet, u, nil)
