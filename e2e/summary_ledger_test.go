@@ -19,13 +19,14 @@ import (
 // fakeTB is a test whose outcome the ledger tests decide.
 type fakeTB struct {
 	testing.TB
-	name     string
-	failed   bool
-	cleanups []func()
+	name            string
+	failed, skipped bool
+	cleanups        []func()
 }
 
 func (f *fakeTB) Name() string      { return f.name }
 func (f *fakeTB) Failed() bool      { return f.failed }
+func (f *fakeTB) Skipped() bool     { return f.skipped }
 func (f *fakeTB) Helper()           {}
 func (f *fakeTB) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
 func (f *fakeTB) end() {
@@ -44,10 +45,13 @@ func TestLedgerCountsOutcomesNotCalls(t *testing.T) {
 	l.register(pass, kindFault, "Redis stopped")
 	l.register(fail, kindFault, "object storage down")
 	l.register(hostile, kindHostile, "path /../etc/passwd", "Host evil.example.com")
-	fail.failed = true // a check after the registration failed
+	skipped := &fakeTB{name: "TestFaults/nginx", skipped: true}
+	l.register(skipped, kindFault, "nginx restarted") // not run: neither survived nor failed
+	fail.failed = true                                // a check after the registration failed
 	pass.end()
 	fail.end()
 	hostile.end()
+	skipped.end()
 	l.deployments, l.files, l.variants = 3, 7, 4
 
 	s := l.summary(true)

@@ -39,6 +39,7 @@ type tallyItem struct {
 	kind, name string
 	test       string // the test that tried it
 	passed     bool
+	skipped    bool // the test was skipped: neither passed nor failed
 }
 
 // ledger collects the outcomes of one test run.
@@ -66,7 +67,7 @@ func (l *ledger) register(t testing.TB, kind string, names ...string) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		for _, n := range names {
-			l.items = append(l.items, tallyItem{kind: kind, name: n, test: t.Name(), passed: !t.Failed()})
+			l.items = append(l.items, tallyItem{kind: kind, name: n, test: t.Name(), passed: !t.Failed() && !t.Skipped(), skipped: !t.Failed() && t.Skipped()})
 		}
 	})
 }
@@ -97,7 +98,7 @@ func (l *ledger) envEnded(t testing.TB) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, it := range l.legacy {
-		it.test, it.passed = t.Name(), !t.Failed()
+		it.test, it.passed, it.skipped = t.Name(), !t.Failed() && !t.Skipped(), !t.Failed() && t.Skipped()
 		l.items = append(l.items, it)
 	}
 	l.legacy = nil
@@ -119,7 +120,7 @@ func (l *ledger) summary(runFailed bool) string {
 	defer l.mu.Unlock()
 	count := func(kind string) (passed, all int, failed []string) {
 		for _, it := range l.items {
-			if it.kind != kind {
+			if it.kind != kind || it.skipped {
 				continue
 			}
 			all++
