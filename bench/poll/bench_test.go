@@ -185,7 +185,7 @@ func BenchmarkPollSchedules(b *testing.B) {
 		perHour = 54_000 // workers.NewExtra's default with a GitHub token
 	}
 	fmt.Printf("watched projects:        %d, polled every minute for %d minutes (head checks limited to %d/hour across workers)\n", n, minutes, perHour)
-	fmt.Printf("polls made / due:        %d / %d (%.1f%%); %d failed, %d skipped or late (overlap SKIP)\n",
+	fmt.Printf("polls made / due:        %d / %d (%.1f%%); %d failed, %d not made (skipped or missed: see the schedules line)\n",
 		r.made, due, 100*float64(r.made)/float64(due), r.failed, due-r.made)
 	fmt.Printf("polls made per minute:   %s\n", r.perMinute)
 	fmt.Printf("schedules (lifetime):    %d actions taken, %d skipped because the previous poll was running, %d missed the 1-minute catch-up window (%d of %d schedules described)\n",
