@@ -3,6 +3,10 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
+# A `temporal` already on PATH is used instead of compiling one when it is this CLI series, or a
+# source build (it reports 0.0.0-DEV) of the Temporal Server series that v1.5.1 embeds.
+TEMPORAL_CLI_SERIES := 1.5
+TEMPORAL_SERVER_SERIES := 1.29
 VERSITYGW_VERSION := v1.8.0
 APT_PACKAGES := git redis-server bubblewrap
 TEST_APT_PACKAGES := chromium nginx wrk docker-compose openssl
@@ -11,11 +15,15 @@ GO_TEST_TIMEOUT ?= 60m
 # The version every part shows (/api/config, `skydeploy version`, the dashboard's footer).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/skydeploy/skydeploy/internal/version.Version=$(VERSION)
+# Jobs `make dev` runs at once: one more than the cores, so downloads overlap compiling.
+DEV_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
-.PHONY: dev test build tools web web-deps system-deps test-deps test-go test-web test-browser bench vet fmt clean
+.PHONY: dev test build tools temporal-cli web web-deps system-deps test-deps test-go test-web test-browser bench vet fmt clean
 
-## dev: install what is missing, build, and run the whole platform locally (Ctrl-C stops it)
-dev: tools build
+## dev: install what is missing, build, and run the whole platform locally (Ctrl-C stops it).
+## The tools and the dashboard are built in parallel ($(DEV_JOBS) jobs).
+dev:
+	@$(MAKE) --no-print-directory -j$(DEV_JOBS) tools build
 	$(BIN)/skydeploy dev
 
 ## build: the skydeploy binary with the dashboard embedded
@@ -23,12 +31,25 @@ build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/skydeploy ./cmd/skydeploy
 
 ## tools: the Temporal CLI (dev server + Web UI) and versitygw, into bin/; system packages when missing
-tools: system-deps $(BIN)/temporal $(BIN)/versitygw
+tools: system-deps temporal-cli $(BIN)/versitygw
 
-$(BIN)/temporal:
+# temporal-cli: bin/temporal, or the `temporal` on PATH when its version fits (see above);
+# `skydeploy dev` and the tests look in bin/ first, then on PATH.
+temporal-cli:
+	@if [ -x $(BIN)/temporal ]; then exit 0; fi; \
+	if command -v temporal >/dev/null 2>&1; then \
+	  v=$$(temporal --version 2>/dev/null | head -n1); \
+	  if echo "$$v" | grep -Eq 'version $(subst .,\.,$(TEMPORAL_CLI_SERIES))\.[0-9]+ ' || \
+	     echo "$$v" | grep -Eq 'version 0\.0\.0-DEV \(Server $(subst .,\.,$(TEMPORAL_SERVER_SERIES))\.'; then \
+	    echo "using $$(command -v temporal): $$v"; exit 0; \
+	  fi; \
+	  echo "$$(command -v temporal) ($$v) is not the $(TEMPORAL_CLI_SERIES).x series SkyDeploy runs: installing $(TEMPORAL_VERSION) into bin/"; \
+	fi; \
+	echo "First run: compiling the Temporal CLI $(TEMPORAL_VERSION) (dev server and Web UI) with go install, about 7 minutes on 2 cores; it is kept in bin/ and never compiled again."; \
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
 
 $(BIN)/versitygw:
+	@echo "First run: compiling versitygw $(VERSITYGW_VERSION) (S3 server) with go install, about 5 minutes on 2 cores; it is kept in bin/."
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 system-deps:

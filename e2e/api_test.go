@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,13 +30,7 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 		c.MaxFiles = 300
 		c.MaxRepoBytes = 4 << 20
 	})
-	count := func() int {
-		var list struct {
-			Deployments []json.RawMessage `json:"deployments"`
-		}
-		e.do("GET", "/api/deployments?pageSize=100", nil, &list)
-		return len(list.Deployments)
-	}
+	count := func() int { return len(listedIDs(e)) }
 
 	t.Run("access control", func(t *testing.T) {
 		call := func(method, path, token string) int {
@@ -77,46 +72,67 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 
 	t.Run("bad input gets a 4xx and starts nothing", func(t *testing.T) {
 		before := count()
-		for _, body := range []map[string]any{
-			{"repoUrl": "not a url"},
-			{"repoUrl": ""},
-			{"repoUrl": "ftp://example.com/repo.git"},
-			{"repoUrl": "file:///etc/passwd"},
-			{"repoUrl": "ssh://git@github.com/o/r.git"},
-			{"repoUrl": "https://user:secret@github.com/o/r"},
-			{"repoUrl": "https://evil.example.net/o/r"},
-			{"repoUrl": "https://github.com/o/r", "branch": "--upload-pack=touch /tmp/pwned"},
-			{"repoUrl": "https://github.com/o/r", "branch": "a..b"},
-			{"repoUrl": "https://github.com/o/r", "rootDir": "../../etc"},
-			{"repoUrl": "https://github.com/o/r", "outputDir": "/etc"},
-			{"repoUrl": "https://github.com/o/r", "commit": "xyz"},
-			{"repoUrl": "https://github.com/o/r", "unknownField": true},
+		for _, tc := range []struct {
+			name string
+			body map[string]any
+			want int
+		}{
+			{"repo URL: not a URL", map[string]any{"repoUrl": "not a url"}, 422},
+			{"repo URL: empty", map[string]any{"repoUrl": ""}, 422},
+			{"repo URL: ftp://", map[string]any{"repoUrl": "ftp://example.com/repo.git"}, 422},
+			{"repo URL: file://", map[string]any{"repoUrl": "file:///etc/passwd"}, 422},
+			{"repo URL: ssh://", map[string]any{"repoUrl": "ssh://git@github.com/o/r.git"}, 422},
+			{"repo URL: credentials", map[string]any{"repoUrl": "https://user:secret@github.com/o/r"}, 422},
+			{"repo URL: host outside allow-list", map[string]any{"repoUrl": "https://evil.example.net/o/r"}, 422},
+			{"branch: option-like", map[string]any{"repoUrl": "https://github.com/o/r", "branch": "--upload-pack=touch /tmp/pwned"}, 422},
+			{"branch: dot-dot", map[string]any{"repoUrl": "https://github.com/o/r", "branch": "a..b"}, 422},
+			{"rootDir: traversal", map[string]any{"repoUrl": "https://github.com/o/r", "rootDir": "../../etc"}, 422},
+			{"outputDir: absolute", map[string]any{"repoUrl": "https://github.com/o/r", "outputDir": "/etc"}, 422},
+			{"commit: not hex", map[string]any{"repoUrl": "https://github.com/o/r", "commit": "xyz"}, 422},
+			{"body: unknown field", map[string]any{"repoUrl": "https://github.com/o/r", "unknownField": true}, 400},
 		} {
-			var out struct{ Error string }
-			code := e.do("POST", "/api/deployments", body, &out)
-			if code < 400 || code >= 500 || out.Error == "" {
-				t.Errorf("POST %v = %d %q, want a 4xx with an error message", body, code, out.Error)
+			t.Run(tc.name, func(t *testing.T) {
+				tallyHostile(t, tc.name)
+				var out struct{ Error string }
+				if code := e.do("POST", "/api/deployments", tc.body, &out); code != tc.want || out.Error == "" {
+					t.Errorf("POST %v = %d %q, want %d with an error message", tc.body, code, out.Error, tc.want)
+				}
+			})
+		}
+		t.Run("body: 2 MiB", func(t *testing.T) {
+			tallyHostile(t, "body: 2 MiB")
+			big := bytes.Repeat([]byte("a"), 2<<20)
+			req, _ := http.NewRequest("POST", e.api.URL+"/api/deployments", bytes.NewReader(append([]byte(`{"repoUrl":"`), big...)))
+			req.Header.Set("Authorization", "Bearer "+e.cfg.APIToken)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("2 MiB body = %d, want 413", res.StatusCode)
+			}
+		})
+		// Visibility is eventually consistent, so "nothing was started" is shown positively: a
+		// valid deployment started after the bad requests becomes visible, and it is the only
+		// new one. A workflow started by a bad request would have been listed before it.
+		marker := e.deploy(map[string]any{"repoUrl": e.git.NewRepo(t, "after-bad-input", map[string]string{"index.html": "ok"}).URL})
+		deadline := time.Now().Add(30 * time.Second)
+		var ids []string
+		for {
+			ids = listedIDs(e)
+			if slices.Contains(ids, marker.ID) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		// A body over the limit.
-		big := bytes.Repeat([]byte("a"), 2<<20)
-		req, _ := http.NewRequest("POST", e.api.URL+"/api/deployments", bytes.NewReader(append([]byte(`{"repoUrl":"`), big...)))
-		req.Header.Set("Authorization", "Bearer "+e.cfg.APIToken)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if !slices.Contains(ids, marker.ID) {
+			t.Fatalf("the marker deployment %s never became visible", marker.ID)
 		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("2 MiB body = %d, want 413", res.StatusCode)
+		if len(ids) != before+1 {
+			t.Errorf("bad requests started %d workflows (listed now: %v)", len(ids)-before-1, ids)
 		}
-		hostileRejected("repo URL: not a URL", "repo URL: empty", "repo URL: ftp://", "repo URL: file://", "repo URL: ssh://",
-			"repo URL: credentials", "repo URL: host outside allow-list", "branch: option-like", "branch: dot-dot",
-			"rootDir: traversal", "outputDir: absolute", "commit: not hex", "body: unknown field", "body: 2 MiB")
-		time.Sleep(time.Second) // visibility is eventually consistent
-		if after := count(); after != before {
-			t.Errorf("bad requests started %d workflows", after-before)
-		}
+		e.wait(marker.ID, time.Minute)
 	})
 
 	t.Run("internal addresses are refused unless allowed", func(t *testing.T) {
@@ -132,18 +148,20 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 		srv := httptest.NewServer(gw.Handler())
 		defer srv.Close()
 		for _, u := range []string{"https://127.0.0.1/r.git", "https://169.254.169.254/latest/meta-data", "https://10.0.0.5/r", "https://[::1]/r", "https://localhost/r", "http://example.com/r"} {
-			data, _ := json.Marshal(map[string]string{"repoUrl": u})
-			req, _ := http.NewRequest("POST", srv.URL+"/api/deployments", bytes.NewReader(data))
-			req.Header.Set("Authorization", "Bearer "+cfg.APIToken)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusUnprocessableEntity {
-				t.Errorf("%s = %d, want 422", u, res.StatusCode)
-			}
-			hostileRejected("repo URL: internal address " + u)
+			t.Run(u, func(t *testing.T) {
+				tallyHostile(t, "repo URL: internal address "+u)
+				data, _ := json.Marshal(map[string]string{"repoUrl": u})
+				req, _ := http.NewRequest("POST", srv.URL+"/api/deployments", bytes.NewReader(data))
+				req.Header.Set("Authorization", "Bearer "+cfg.APIToken)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusUnprocessableEntity {
+					t.Errorf("%s = %d, want 422", u, res.StatusCode)
+				}
+			})
 		}
 	})
 
@@ -202,44 +220,50 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 	})
 
 	t.Run("hostile repositories", func(t *testing.T) {
-		// A symlink out of the tree is not followed: the site deploys without it, with a warning.
-		repo := e.git.NewRepo(t, "symlinks", map[string]string{"index.html": "<h1>ok</h1>", "real.txt": "real"})
-		repo.Symlink("/etc/passwd", "passwd")
-		repo.Symlink("../../../../etc/hostname", "hostname")
-		repo.Symlink("real.txt", "alias.txt")
-		repo.Commit("links", nil)
-		started := e.deploy(map[string]any{"repoUrl": repo.URL})
-		d := e.wait(started.ID, time.Minute)
-		if d.State != "succeeded" {
-			t.Fatalf("symlink repo: %s: %s", d.State, d.Error)
-		}
-		data, err := e.stack.S3.Store().GetBytes(context.Background(), storage.ManifestKey(started.ID), 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(data), `"passwd"`) || strings.Contains(string(data), `"hostname"`) || !strings.Contains(string(data), `"alias.txt"`) {
-			t.Errorf("manifest: outside links must be dropped and inside links kept: %s", data)
-		}
-		log := logText(e.readLog(started.ID, "", 20*time.Second))
-		if !strings.Contains(log, "skipped symlink passwd") {
-			t.Errorf("log does not report the skipped symlink:\n%s", log)
-		}
-		hostileRejected("source symlink to /etc/passwd", "source symlink out of the tree with ..")
+		t.Run("symlinks", func(t *testing.T) {
+			tallyHostile(t, "source symlink to /etc/passwd", "source symlink out of the tree with ..")
+			// A symlink out of the tree is not followed: the site deploys without it, with a warning.
+			repo := e.git.NewRepo(t, "symlinks", map[string]string{"index.html": "<h1>ok</h1>", "real.txt": "real"})
+			repo.Symlink("/etc/passwd", "passwd")
+			repo.Symlink("../../../../etc/hostname", "hostname")
+			repo.Symlink("real.txt", "alias.txt")
+			repo.Commit("links", nil)
+			started := e.deploy(map[string]any{"repoUrl": repo.URL})
+			d := e.wait(started.ID, time.Minute)
+			if d.State != "succeeded" {
+				t.Fatalf("symlink repo: %s: %s", d.State, d.Error)
+			}
+			data, err := e.stack.S3.Store().GetBytes(context.Background(), storage.ManifestKey(started.ID), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), `"passwd"`) || strings.Contains(string(data), `"hostname"`) || !strings.Contains(string(data), `"alias.txt"`) {
+				t.Errorf("manifest: outside links must be dropped and inside links kept: %s", data)
+			}
+			log := logText(e.readLog(started.ID, "", 20*time.Second))
+			if !strings.Contains(log, "skipped symlink passwd") {
+				t.Errorf("log does not report the skipped symlink:\n%s", log)
+			}
+		})
 
-		for name, files := range map[string]map[string]string{
-			"big-file":   {"index.html": "x", "big.bin": strings.Repeat("x", 100<<10)},
-			"many-files": manyFiles(400),
-			"huge-repo":  hugeRepo(120, 60<<10), // 7 MiB of incompressible files, each under the file limit
+		for _, tc := range []struct {
+			name  string
+			files map[string]string
+			// reason must appear in the failure: the limit that stopped it.
+			reason string
+		}{
+			{"big-file", map[string]string{"index.html": "x", "big.bin": strings.Repeat("x", 100<<10)}, "limit"},
+			{"many-files", manyFiles(400), "limit"},
+			{"huge-repo", hugeRepo(120, 60<<10), "larger than the limit"}, // 7 MiB of incompressible files, each under the file limit: stopped by the fetch byte limit while cloning
 		} {
-			repo := e.git.NewRepo(t, name, files)
-			d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, time.Minute)
-			if name == "huge-repo" && !strings.Contains(d.Error, "larger than the limit") {
-				t.Errorf("huge-repo must be stopped by the fetch byte limit while cloning: %q", d.Error)
-			}
-			hostileRejected("repository: " + name)
-			if d.State != "failed" || !strings.Contains(d.Error, "limit") {
-				t.Errorf("%s: deployment = %s: %q, want a failure naming the limit", name, d.State, d.Error)
-			}
+			t.Run(tc.name, func(t *testing.T) {
+				tallyHostile(t, "repository: "+tc.name)
+				repo := e.git.NewRepo(t, tc.name, tc.files)
+				d := e.wait(e.deploy(map[string]any{"repoUrl": repo.URL}).ID, time.Minute)
+				if d.State != "failed" || !strings.Contains(d.Error, tc.reason) {
+					t.Errorf("%s: deployment = %s: %q, want a failure saying %q", tc.name, d.State, d.Error, tc.reason)
+				}
+			})
 		}
 	})
 
@@ -274,6 +298,19 @@ func TestAPIRejectsBadInputAndFailsCleanly(t *testing.T) {
 			t.Errorf("unknown deployment = %d, want 404", code)
 		}
 	})
+}
+
+// listedIDs returns the ids of the deployments the API lists (up to 100, newest first).
+func listedIDs(e *env) []string {
+	var list struct {
+		Deployments []struct{ ID string } `json:"deployments"`
+	}
+	e.do("GET", "/api/deployments?pageSize=100", nil, &list)
+	ids := make([]string, 0, len(list.Deployments))
+	for _, d := range list.Deployments {
+		ids = append(ids, d.ID)
+	}
+	return ids
 }
 
 func manyFiles(n int) map[string]string {

@@ -67,6 +67,7 @@ func TestBuildWorkerKilledMidBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault-injection test")
 	}
+	tallyFault(t, "build worker killed with SIGKILL mid-build")
 	e := startEnvWith(t, envOptions{noBuildWorker: true})
 	repo := e.git.NewRepo(t, "killed-worker", slowBuildRepo(12, "survived kill -9"))
 
@@ -97,7 +98,6 @@ func TestBuildWorkerKilledMidBuild(t *testing.T) {
 	if a, b := fileHashes(e.manifestOf(id)), fileHashes(e.manifestOf(ref.ID)); a != b {
 		t.Errorf("recovered deployment differs from an undisturbed one:\n%s\n%s", a, b)
 	}
-	faultSurvived("build worker killed with SIGKILL mid-build")
 }
 
 // TestConcurrentDeployments starts 20 deployments at once: all complete, and no more builds run
@@ -157,7 +157,6 @@ func TestConcurrentDeployments(t *testing.T) {
 	if maxAtOnce > limit {
 		t.Errorf("%d builds ran at once, more than the limit of %d", maxAtOnce, limit)
 	}
-	faultSurvived("20 deployments started at once")
 }
 
 // archivedLines reads a deployment's archived log from object storage.

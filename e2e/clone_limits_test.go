@@ -90,7 +90,7 @@ func TestZerosBlobIsRefusedWithoutInflating(t *testing.T) {
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
 				<-done
 			}
-			hostileRejected("repository: 768 MiB blob of zeros in a <1 MiB pack (" + tc.name + ")")
+			tallyHostile(t, "repository: 768 MiB blob of zeros in a <1 MiB pack ("+tc.name+")")
 		})
 	}
 }
@@ -145,7 +145,7 @@ func TestCloneCredentialsAndConcurrency(t *testing.T) {
 				}
 			}
 		}
-		hostileRejected("git credentials: GitHub token withheld from another host")
+		tallyHostile(t, "git credentials: GitHub token withheld from another host")
 	})
 
 	t.Run("clones wait for a slot", func(t *testing.T) {

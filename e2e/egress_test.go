@@ -159,7 +159,7 @@ func TestBuildsCannotReachThePlatform(t *testing.T) {
 			t.Errorf("build log lacks %q:\n%s", want, grepLines(log, "Egress"))
 		}
 	}
-	hostileRejected("install script connects to Redis, Temporal, S3, the gateway, the request handler and its admin port",
+	tallyHostile(t, "install script connects to Redis, Temporal, S3, the gateway, the request handler and its admin port",
 		"build script connects to Redis, Temporal, S3, the gateway, the request handler and its admin port",
 		"build reaches a private address", "build reaches cloud metadata (link-local)", "build resolves a name to loopback",
 		"build reaches a host outside the egress allow-list")
@@ -269,7 +269,7 @@ func TestBuildWorkerFailsClosed(t *testing.T) {
 	if !strings.Contains(log, "WARNING: this build runs WITHOUT a sandbox (SKYDEPLOY_SANDBOX=none)") {
 		t.Errorf("an unsandboxed build does not say so:\n%s", log)
 	}
-	hostileRejected("build worker without a working bubblewrap")
+	tallyHostile(t, "build worker without a working bubblewrap")
 }
 
 // syncBuffer is a bytes.Buffer safe for a process's output and a reader at once.

@@ -95,6 +95,7 @@ func startEnvWith(t testing.TB, o envOptions) *env {
 	e.api = httptest.NewServer(gw.Handler())
 	t.Cleanup(func() {
 		verifyDeployments(t, st.S3.Store())
+		tally.envEnded(t)
 		e.api.Close()
 		cancel()
 		closeGW()

@@ -65,7 +65,7 @@ func TestHostileBuilds(t *testing.T) {
 				t.Errorf("%q survived the build (%d processes)", p, n)
 			}
 		}
-		hostileRejected("build forks background processes")
+		tallyHostile(t, "build forks background processes")
 	})
 
 	t.Run("prints endless output", func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestHostileBuilds(t *testing.T) {
 			t.Fatalf("%s: %q, want a failure naming the output limit", d.State, d.Error)
 		}
 		t.Logf("stopped after %s: %s", time.Since(begin).Round(time.Second), d.Error)
-		hostileRejected("build prints endless output")
+		tallyHostile(t, "build prints endless output")
 	})
 
 	t.Run("fills the disk", func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestHostileBuilds(t *testing.T) {
 			t.Fatalf("%s: %q, want a failure naming a limit", d.State, d.Error)
 		}
 		t.Logf("disk filler: %s", d.Error)
-		hostileRejected("build fills the disk")
+		tallyHostile(t, "build fills the disk")
 	})
 
 	t.Run("never ends", func(t *testing.T) {
@@ -99,7 +99,7 @@ func TestHostileBuilds(t *testing.T) {
 		if took := time.Since(begin); took > 2*time.Minute {
 			t.Errorf("a 40s limit took %s to stop the build", took)
 		}
-		hostileRejected("build never ends")
+		tallyHostile(t, "build never ends")
 	})
 
 }
@@ -149,5 +149,5 @@ func TestBuildMemoryLimitCountsTheWholeBuild(t *testing.T) {
 			}
 		})
 	}
-	hostileRejected("build allocates past the memory limit in many small processes (cgroup)", "build allocates past the memory limit in many small processes (watchdog)")
+	tallyHostile(t, "build allocates past the memory limit in many small processes (cgroup)", "build allocates past the memory limit in many small processes (watchdog)")
 }

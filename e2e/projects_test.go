@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/skydeploy/skydeploy/gateway"
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/ids"
@@ -23,6 +25,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/internal/testenv"
 	"github.com/skydeploy/skydeploy/servehandler"
+	"github.com/skydeploy/skydeploy/workflows"
 )
 
 const (
@@ -68,6 +71,34 @@ func (e *env) waitLive(project, want string, timeout time.Duration) gateway.Proj
 	d := e.wait(want, time.Second)
 	e.t.Fatalf("project %s not live at %s within %s (live: %q; deployment %s: %s)", project, want, timeout, p.LiveDeploymentID, d.State, d.Error)
 	return p
+}
+
+// waitPolls waits until n more polls of the project have completed (visibility lists them), so
+// a check that nothing changed is made after polls that could have changed it.
+func (e *env) waitPolls(project string, n int64, timeout time.Duration) {
+	e.t.Helper()
+	ctx := context.Background()
+	tc, err := platform.TemporalClient(ctx, e.cfg, testenv.Logger(e.t))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer tc.Close()
+	query := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND ExecutionStatus = 'Completed'", workflows.PollWorkflowName, workflows.AttrProject.GetName(), project)
+	count := func() int64 {
+		res, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			e.t.Fatalf("count polls: %v", err)
+		}
+		return res.GetCount()
+	}
+	want := count() + n
+	deadline := time.Now().Add(timeout)
+	for got := count(); got < want; got = count() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("only %d of %d more polls of %s completed within %s", got-want+n, n, project, timeout)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // servedIndex reads index.html of a deployment through its manifest, as the request handler does.
@@ -247,7 +278,7 @@ func TestProjectRedeploysItselfAndRollsBack(t *testing.T) {
 	if code := e.webhook("push", deleted, testWebhookSecret, &hook); code != http.StatusAccepted || len(hook.Started) != 0 {
 		t.Fatalf("branch deletion = %d %+v, want nothing started", code, hook.Started)
 	}
-	time.Sleep(3 * time.Second) // a poll or two more: the rolled-back alias must stay
+	e.waitPolls("blog", 2, time.Minute) // the rolled-back alias must stay through more polls
 	var list struct{ Deployments []gateway.Deployment }
 	deadline := time.Now().Add(15 * time.Second)
 	for {

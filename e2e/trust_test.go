@@ -145,7 +145,7 @@ func TestTrustBetweenPreviewsAndProduction(t *testing.T) {
 	if r := e.report(t, prod2); r.Tampered {
 		t.Fatalf("production built with node_modules a preview changed: %+v", r)
 	}
-	hostileRejected("preview build poisons production's dependency cache", "build prints a secret variable")
+	tallyHostile(t, "preview build poisons production's dependency cache", "build prints a secret variable")
 }
 
 // TestSitesCannotSetCookiesForOthers: a _headers file that sets cookies fails at publish.
@@ -166,7 +166,7 @@ func TestSitesCannotSetCookiesForOthers(t *testing.T) {
 	if e.hasManifest(id) {
 		t.Errorf("a manifest was written for %s", id)
 	}
-	hostileRejected("site sets cookies for the base domain through _headers")
+	tallyHostile(t, "site sets cookies for the base domain through _headers")
 }
 
 // TestActivitiesRefuseForgedWorkflowInput starts deployment workflows by hand, as anyone who
@@ -231,5 +231,5 @@ func TestActivitiesRefuseForgedWorkflowInput(t *testing.T) {
 	if _, err := store.GetBytes(context.Background(), storage.AliasKey("victim"), 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	hostileRejected("forged workflow: deployment id escapes the work dir", "forged workflow: moves another project's alias")
+	tallyHostile(t, "forged workflow: deployment id escapes the work dir", "forged workflow: moves another project's alias")
 }

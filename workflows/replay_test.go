@@ -1,27 +1,108 @@
 package workflows
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
 
-// TestReplayRecordedHistories replays histories recorded from real runs (exported with
-// `temporal workflow show --output json`) against the current workflow code: a change that
-// would break running deployments on upgrade fails here. Guard such changes with
-// workflow.GetVersion and record a new history.
+// recordedHistories are the histories in testdata/, each recorded from a real run on the
+// Temporal dev server, with what each must contain to cover its path. The deploy-static one was
+// exported with `temporal workflow show --output json`; the others are written by
+// TestRecordWorkflowHistories in e2e/ (SKYDEPLOY_RECORD_HISTORIES=1).
+var recordedHistories = []struct {
+	file         string
+	workflowType string
+	// activities that must have completed in the history, and the event that ends it.
+	activities []string
+	final      enumspb.EventType
+}{
+	{"deploy-static-history.json", DeployWorkflowName,
+		[]string{CloneActivity, DetectActivity, UploadActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	{"deploy-node-build-history.json", DeployWorkflowName,
+		[]string{CloneActivity, DetectActivity, UploadActivity, BuildActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	{"deploy-canceled-history.json", DeployWorkflowName,
+		[]string{CloneActivity, DetectActivity, UploadActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED},
+	{"poll-starts-deployment-history.json", PollWorkflowName,
+		[]string{CheckBranchHeadActivity, StartDeployActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	{"retention-history.json", RetentionWorkflowName,
+		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+}
+
+// TestReplayRecordedHistories replays histories recorded from real runs against the current
+// workflow code: a change that would break running workflows on upgrade (a step added, removed
+// or reordered without workflow.GetVersion) fails here. Guard such changes with
+// workflow.GetVersion and record new histories.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob("testdata/*-history.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no recorded histories in testdata/: %v", err)
+	files, _ := filepath.Glob("testdata/*-history.json")
+	for _, h := range recordedHistories {
+		if !slices.Contains(files, filepath.Join("testdata", h.file)) {
+			t.Errorf("testdata/%s is missing: record it (see TestRecordWorkflowHistories in e2e/)", h.file)
+		}
 	}
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(Deploy, workflow.RegisterOptions{Name: DeployWorkflowName})
+	r.RegisterWorkflowWithOptions(Poll, workflow.RegisterOptions{Name: PollWorkflowName})
+	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay on the current code: %v", f, err)
 		}
 	}
+}
+
+// TestRecordedHistoriesCoverTheirPath checks that each recorded history is the run it claims to
+// be: its workflow type, the activities that completed, and how it ended.
+func TestRecordedHistoriesCoverTheirPath(t *testing.T) {
+	for _, want := range recordedHistories {
+		t.Run(want.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", want.file))
+			if err != nil {
+				t.Skipf("not recorded: %v", err) // TestReplayRecordedHistories reports it
+			}
+			defer f.Close()
+			h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := h.GetEvents()
+			if len(events) == 0 {
+				t.Fatal("empty history")
+			}
+			if got := events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName(); got != want.workflowType {
+				t.Errorf("workflow type %q, want %q", got, want.workflowType)
+			}
+			completed := completedActivities(events)
+			for _, a := range want.activities {
+				if !slices.Contains(completed, a) {
+					t.Errorf("no completed %s activity (completed: %v)", a, completed)
+				}
+			}
+			if got := events[len(events)-1].GetEventType(); got != want.final {
+				t.Errorf("ends with %s, want %s", got, want.final)
+			}
+		})
+	}
+}
+
+// completedActivities lists the types of the activities that completed in events.
+func completedActivities(events []*historypb.HistoryEvent) []string {
+	scheduled := map[int64]string{}
+	var done []string
+	for _, ev := range events {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			done = append(done, scheduled[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()])
+		}
+	}
+	return done
 }

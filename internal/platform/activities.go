@@ -69,10 +69,10 @@ func PlatformEndpoints(cfg config.Config) []string {
 	}
 }
 
-// projectOptions wires the project activities (polls, project deployments, retention) and the
+// ProjectOptions wires the project activities (polls, project deployments, retention) and the
 // poll worker's budget from cfg, and gives a the project store as the source of build-time
 // environment variables.
-func projectOptions(cfg config.Config, c client.Client, a *activities.Activities, log *slog.Logger) (workers.Options, error) {
+func ProjectOptions(cfg config.Config, c client.Client, a *activities.Activities, log *slog.Logger) (workers.Options, error) {
 	ps, err := projects.NewStore(a.Store, cfg.SecretKey)
 	if err != nil {
 		return workers.Options{}, err

@@ -175,7 +175,7 @@ func startServices(ctx context.Context, cfg config.Config, data, binDir, logs st
 		if err != nil {
 			return procs, err
 		}
-		log.Info("starting the Temporal dev server", "address", cfg.TemporalAddress)
+		log.Info("starting the Temporal dev server", "address", cfg.TemporalAddress, "binary", bin)
 		if err := p.Start(ctx, 90*time.Second); err != nil {
 			return procs, err
 		}

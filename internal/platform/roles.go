@@ -80,7 +80,7 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, lig
 	if adjust != nil {
 		adjust(acts)
 	}
-	o, err := projectOptions(cfg, c, acts, log)
+	o, err := ProjectOptions(cfg, c, acts, log)
 	if err != nil {
 		return err
 	}
