@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -37,9 +39,15 @@ type Options struct {
 	BaseDomain string
 	// CacheBytes bounds the in-memory cache of manifests and file contents (256 MiB).
 	CacheBytes int64
-	// MaxCachedFileBytes is the largest file kept in memory (1 MiB); larger ones are streamed
-	// from storage, with range requests passed through as ranged GETs.
+	// MaxCachedFileBytes is the largest file kept in memory (1 MiB). With a disk cache, files
+	// above 16 KiB go to disk instead; files neither cache takes are streamed from storage,
+	// with range requests passed through as ranged GETs.
 	MaxCachedFileBytes int64
+	// DiskCacheDir is the folder of the on-disk content cache (<os.TempDir>/skydeploy-serve-cache).
+	// The handler keeps serving when it is deleted, and makes it again on the next fill.
+	DiskCacheDir string
+	// DiskCacheBytes bounds the on-disk content cache (1 GiB); a negative value turns it off.
+	DiskCacheBytes int64
 	// AliasTTL is how long an alias or custom-domain pointer is trusted before it is read
 	// again (2s); missing deployments are remembered as missing for as long.
 	AliasTTL time.Duration
@@ -74,6 +82,12 @@ func (o *Options) defaults() {
 	if o.MaxCachedFileBytes <= 0 {
 		o.MaxCachedFileBytes = 1 << 20
 	}
+	if o.DiskCacheDir == "" {
+		o.DiskCacheDir = filepath.Join(os.TempDir(), "skydeploy-serve-cache")
+	}
+	if o.DiskCacheBytes == 0 {
+		o.DiskCacheBytes = 1 << 30
+	}
 	if o.AliasTTL <= 0 {
 		o.AliasTTL = 2 * time.Second
 	}
@@ -100,6 +114,7 @@ type Handler struct {
 	log    *slog.Logger
 	engine *gin.Engine
 	cache  *lru
+	disk   *diskCache // nil when turned off
 	flight singleflight.Group
 	m      *metrics
 	gather prometheus.Gatherer
@@ -120,7 +135,10 @@ func New(store ObjectStore, o Options) *Handler {
 		log:   o.Log,
 		cache: newLRU(o.CacheBytes),
 	}
-	h.m, h.gather = newMetrics(o.Registry, o.Gatherer, h.cache)
+	if o.DiskCacheBytes > 0 {
+		h.disk = newDiskCache(o.DiskCacheDir, o.DiskCacheBytes)
+	}
+	h.m, h.gather = newMetrics(o.Registry, o.Gatherer, h.cache, h.disk)
 	// Gin's debug mode prints every route at start and warns on every request: not for a server.
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -145,7 +163,7 @@ func (h *Handler) serveGin(c *gin.Context) { h.serve(c.Writer, c.Request) }
 type outcome struct {
 	status int
 	bytes  int64
-	cache  string // "hit", "miss", "stream" or "" when no content was read
+	cache  string // see source.cache; "" when no content was read
 	deploy string
 }
 

@@ -53,46 +53,115 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []heade
 		out.status = status
 		return
 	}
-	if !h.cacheable(v) {
-		h.stream(w, r, v, status, out)
-		return
-	}
-	data, hit, err := h.content(r.Context(), v)
+	src, err := h.open(r.Context(), v)
 	if err != nil {
 		out.status = h.storageError(w, r, v, err)
 		return
 	}
-	if hit {
-		out.cache = "hit"
-	} else {
-		out.cache = "miss"
+	out.cache = src.cache
+	switch {
+	case src.data != nil:
+		hd["Content-Length"] = v.lenHdr
+		w.WriteHeader(status)
+		var n int64
+		if len(src.data) <= smallBody {
+			m, _ := w.Write(src.data)
+			n = int64(m)
+		} else {
+			n, _ = sendBody(w, r, &memBody{data: src.data})
+		}
+		out.status, out.bytes = status, n
+	case src.disk != nil:
+		defer h.closeSource(src)
+		hd["Content-Length"] = v.lenHdr
+		w.WriteHeader(status)
+		n, _ := sendBody(w, r, &fileBody{e: src.disk, n: v.size})
+		out.status, out.bytes = status, n
+	default:
+		h.stream(w, r, v, status, out)
 	}
-	hd["Content-Length"] = v.lenHdr
-	w.WriteHeader(status)
-	n, _ := w.Write(data)
-	out.status, out.bytes = status, int64(n)
 }
 
-// serveContent answers range and precondition requests with http.ServeContent over the
-// cached bytes, or over ranged GETs for files too large to cache.
+// smallBody: bodies up to this size are written through net/http's buffer, which sends
+// them with the header block in one write at the end of the response.
+const smallBody = 1 << 10
+
+// sendBody writes a response body after WriteHeader. On a wrapped connection the header
+// block is held back and leaves with the body (one writev, or MSG_MORE and sendfile);
+// otherwise the body is copied.
+func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, error) {
+	if c := connOf(r); c != nil {
+		fl, _ := w.(http.Flusher)
+		if rf := readerFrom(w); rf != nil && fl != nil {
+			c.hold = true
+			fl.Flush()
+			n, err := rf.ReadFrom(body)
+			c.hold = false
+			return n, err
+		}
+	}
+	if mb, ok := body.(*memBody); ok {
+		n, err := w.Write(mb.data)
+		return int64(n), err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, body, *bp)
+}
+
+// writerOnly hides a writer's ReadFrom, so that io.CopyBuffer uses the buffer.
+type writerOnly struct{ io.Writer }
+
+// readerFrom finds net/http's response writer (an io.ReaderFrom) under wrappers such as
+// Gin's, which have Unwrap.
+func readerFrom(w http.ResponseWriter) io.ReaderFrom {
+	for range 4 {
+		if rf, ok := w.(io.ReaderFrom); ok {
+			return rf
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// serveContent answers range and precondition requests with http.ServeContent, over the
+// cached bytes or file, or over one ranged GET for files no cache holds. Ranges are merged
+// and limited first (normalizeRange), so however many a request asks for, storage is read
+// at most once.
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, v *variant, out *outcome) {
+	end := v.size
+	if rng := r.Header["Range"]; len(rng) > 0 {
+		norm, last, whole := normalizeRange(rng[0], v.size)
+		if whole {
+			delete(r.Header, "Range")
+		} else {
+			r.Header["Range"] = []string{norm}
+			if last > 0 && r.Header["If-Range"] == nil {
+				end = last // else a stale If-Range may turn the answer into the whole file
+			}
+		}
+	}
+	src, err := h.open(r.Context(), v)
+	if err != nil {
+		out.status = h.storageError(w, r, v, err)
+		return
+	}
+	defer h.closeSource(src)
+	out.cache = src.cache
 	var rs io.ReadSeeker
-	if h.cacheable(v) {
-		data, hit, err := h.content(r.Context(), v)
-		if err != nil {
-			out.status = h.storageError(w, r, v, err)
-			return
-		}
-		out.cache = "miss"
-		if hit {
-			out.cache = "hit"
-		}
-		rs = bytes.NewReader(data)
-	} else {
-		rr := &rangeReader{ctx: r.Context(), store: h.store, key: v.key, size: v.size}
+	switch {
+	case src.data != nil:
+		rs = bytes.NewReader(src.data)
+	case src.disk != nil:
+		rs = io.NewSectionReader(src.disk.f, 0, v.size)
+	default:
+		rr := &rangeReader{ctx: r.Context(), store: h.store, key: v.key, size: v.size, end: end}
 		defer rr.Close()
 		rs = rr
-		out.cache = "stream"
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(sw, r, "", time.Time{}, rs)
@@ -111,7 +180,6 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // deadline moves with progress, so a large file can take as long as it needs while a client
 // that stops reading is dropped.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, v *variant, status int, out *outcome) {
-	out.cache = "stream"
 	h.m.storageReads.Inc()
 	body, size, err := h.store.Get(r.Context(), v.key)
 	if err != nil {

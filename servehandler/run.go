@@ -34,6 +34,7 @@ func NewServer(h *Handler) *http.Server {
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          nil,
+		ConnContext:       connContext,
 	}
 }
 
@@ -61,7 +62,7 @@ func Serve(ctx context.Context, h *Handler, ln, adminLn net.Listener) error {
 	srv := NewServer(h)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(listener{ln}) }()
 	if adminLn != nil {
 		admin := &http.Server{
 			Handler: h.AdminHandler(), ReadHeaderTimeout: ReadHeaderTimeout,
