@@ -298,27 +298,39 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, s *site, p st
 	out.status = h.platformError(w, r, http.StatusNotFound)
 }
 
-// isNavigation: a browser asking for a page (GET/HEAD, no file extension, accepts HTML).
-// Only navigations get the SPA's index.html; a missing /app.js stays a 404.
+// isNavigation: a request for a page, which gets the SPA's index.html. Its path has no file
+// extension (a missing /app.js stays a 404) and it does not clearly ask for something other
+// than HTML: no Accept header, or one that accepts text/html, text/* or */*. So browsers,
+// curl, uptime monitors and link checkers get the page, while an API client asking for
+// application/json gets a 404.
 func isNavigation(r *http.Request, p string) bool {
 	if lastSegmentHasExt(p) {
 		return false
 	}
-	for _, a := range r.Header["Accept"] {
-		if containsFold(a, "text/html") {
-			return true
+	accept := r.Header["Accept"]
+	if len(accept) == 0 {
+		return true
+	}
+	empty := true
+	for _, a := range accept {
+		for len(a) > 0 {
+			var item string
+			if i := indexByte(a, ','); i >= 0 {
+				item, a = a[:i], a[i+1:]
+			} else {
+				item, a = a, ""
+			}
+			name, q := parseCoding(item)
+			if name == "" {
+				continue
+			}
+			empty = false
+			if q > 0 && (equalFold(name, "text/html") || equalFold(name, "text/*") || name == "*/*") {
+				return true
+			}
 		}
 	}
-	return false
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if equalFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
+	return empty
 }
 
 func cut(s string, sep byte) (before, after string, found bool) {
