@@ -99,8 +99,8 @@ func (d *diskCache) release(e *diskEntry) {
 var errDiskCache = errors.New("disk cache")
 
 // fill writes the content of key, size bytes, into the cache with write (which reads it from
-// storage and checks it) and returns the new entry with one reference taken. Fill calls for
-// one key must be serialized by the caller (single-flight).
+// storage and checks it) and returns the new entry, on which callers take references with
+// acquireEntry. Fill calls for one key must be serialized by the caller (single-flight).
 func (d *diskCache) fill(key string, size int64, write func(w io.Writer) error) (*diskEntry, error) {
 	f, err := d.create()
 	if err != nil {
@@ -123,7 +123,7 @@ func (d *diskCache) fill(key string, size int64, write func(w io.Writer) error) 
 	if os.Rename(tmp, path) != nil {
 		path = tmp
 	}
-	e := &diskEntry{key: key, size: size, path: path, f: f, fd: int(f.Fd()), refs: 1}
+	e := &diskEntry{key: key, size: size, path: path, f: f, fd: int(f.Fd())}
 	var victims []victim
 	d.mu.Lock()
 	if old := d.m[key]; old != nil {
