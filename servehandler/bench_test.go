@@ -68,3 +68,29 @@ func BenchmarkNotModified(b *testing.B) {
 	_ = h
 	benchServe(b, "blog.localhost", "/", "If-None-Match", etag)
 }
+
+func BenchmarkTmpDirectHTML(b *testing.B) {
+	h := benchHandler(b)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "blog.localhost"
+	b.ReportAllocs()
+	b.ResetTimer()
+	w := &discardWriter{h: make(http.Header, 16)}
+	for b.Loop() {
+		clear(w.h)
+		h.serve(w, r)
+	}
+}
+
+func BenchmarkTmpGinHTML(b *testing.B) {
+	h := benchHandler(b)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "blog.localhost"
+	b.ReportAllocs()
+	b.ResetTimer()
+	w := &discardWriter{h: make(http.Header, 16)}
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}

@@ -1,10 +1,12 @@
 package servehandler
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,8 +24,12 @@ type conn struct {
 	raw     syscall.RawConn
 	hold    bool   // keep the next Write (the header block) for the body that follows
 	pending []byte // the header block held back
-	iov     [2][]byte
-	bufs    net.Buffers
+	// block, when set with hold, replaces the header block net/http writes (see sendBlock);
+	// now is the time of the request, for its Date.
+	block []byte
+	now   time.Time
+	iov   [2][]byte
+	bufs  net.Buffers
 }
 
 // listener wraps accepted TCP connections in conn.
@@ -64,7 +70,15 @@ func connOf(r *http.Request) *conn {
 func (c *conn) Write(p []byte) (int, error) {
 	if c.hold {
 		c.hold = false
-		c.pending = append(c.pending[:0], p...)
+		if c.block != nil && bytes.HasPrefix(p, statusOK) {
+			c.pending = append(c.pending[:0], c.block...)
+			c.pending = appendDate(c.pending, c.now)
+			c.pending = appendConnection(c.pending, p)
+			c.pending = append(c.pending, "\r\n"...)
+		} else {
+			c.pending = append(c.pending[:0], p...)
+		}
+		c.block = nil
 		return len(p), nil
 	}
 	if err := c.flushPending(); err != nil {
@@ -79,7 +93,7 @@ func (c *conn) Close() error {
 }
 
 func (c *conn) flushPending() error {
-	c.hold = false
+	c.hold, c.block = false, nil
 	if len(c.pending) == 0 {
 		return nil
 	}
@@ -116,6 +130,48 @@ func (c *conn) writeMem(data []byte) (int64, error) {
 	c.pending = c.pending[:0]
 	c.hold = false
 	return max(n-head, 0), err
+}
+
+var statusOK = []byte("HTTP/1.1 200 OK\r\n")
+
+// appendConnection copies the Connection header lines of a header block net/http wrote
+// ("Connection: close" when it will close the connection after this response).
+func appendConnection(b, block []byte) []byte {
+	for len(block) > 0 {
+		i := bytes.Index(block, crlf)
+		if i < 0 {
+			break
+		}
+		line := block[:i]
+		block = block[i+2:]
+		if len(line) > 11 && string(line[:11]) == "Connection:" {
+			b = append(b, line...)
+			b = append(b, crlf...)
+		}
+	}
+	return b
+}
+
+var crlf = []byte("\r\n")
+
+// dateLine is the Date header of one second, rendered once.
+type dateLine struct {
+	sec  int64
+	line []byte
+}
+
+var lastDate atomic.Pointer[dateLine]
+
+// appendDate adds the Date header of now.
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	d := lastDate.Load()
+	if d == nil || d.sec != sec {
+		line := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+		d = &dateLine{sec: sec, line: append(line, crlf...)}
+		lastDate.Store(d)
+	}
+	return append(b, d.line...)
 }
 
 // sendChunk is how much one sendfile loop sends before the write deadline moves on: a large

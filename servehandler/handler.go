@@ -161,6 +161,7 @@ func (h *Handler) serveGin(c *gin.Context) { h.serve(c.Writer, c.Request) }
 
 // outcome is what one request did, for metrics and the access log.
 type outcome struct {
+	start  time.Time
 	status int
 	bytes  int64
 	cache  string // see source.cache; "" when no content was read
@@ -175,7 +176,7 @@ var (
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	var out outcome
+	out := outcome{start: start}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -246,7 +247,7 @@ func (h *Handler) serveSite(w http.ResponseWriter, r *http.Request, s *site, p s
 
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, s *site, rt *route, out *outcome) {
 	if rt.file != nil {
-		h.serveFile(w, r, rt.hdr, rt.file, http.StatusOK, out)
+		h.serveFile(w, r, rt, rt.hdr, rt.file, http.StatusOK, out)
 		return
 	}
 	setHeaders(w.Header(), rt.hdr)
@@ -271,7 +272,7 @@ func (h *Handler) applyRule(w http.ResponseWriter, r *http.Request, s *site, p s
 			}
 			return
 		}
-		h.serveFile(w, r, s.fileHeaders(p, rt.file), rt.file, rule.status, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, rt.file), rt.file, rule.status, out)
 	default:
 		loc := target
 		if r.URL.RawQuery != "" && indexByte(target, '?') < 0 {
@@ -288,11 +289,11 @@ func (h *Handler) applyRule(w http.ResponseWriter, r *http.Request, s *site, p s
 // 404.html, or the platform's 404 page.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, s *site, p string, out *outcome) {
 	if s.spa && s.index != nil && isNavigation(r, p) {
-		h.serveFile(w, r, s.fileHeaders(p, s.index), s.index, http.StatusOK, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, s.index), s.index, http.StatusOK, out)
 		return
 	}
 	if s.notFound != nil {
-		h.serveFile(w, r, s.fileHeaders(p, s.notFound), s.notFound, http.StatusNotFound, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, s.notFound), s.notFound, http.StatusNotFound, out)
 		return
 	}
 	out.status = h.platformError(w, r, http.StatusNotFound)

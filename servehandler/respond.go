@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -15,10 +16,10 @@ import (
 )
 
 // serveFile writes file f with the precomputed headers hdrs and the given status (200 for
-// files, rewrites and the SPA fallback; 404 for the site's 404 page and 404 rules).
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []header, f *file, status int, out *outcome) {
-	hd := w.Header()
-	setHeaders(hd, hdrs)
+// files, rewrites and the SPA fallback; 404 for the site's 404 page and 404 rules). rt is the
+// route when the response is that route's file with its own headers: its header blocks are
+// then rendered once per variant and sent as they are (see sendBlock).
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rt *route, hdrs []header, f *file, status int, out *outcome) {
 	// Range requests and the rarer preconditions go through http.ServeContent, always with
 	// the identity content: ranges of a compressed variant would depend on the coding.
 	complexReq := status == http.StatusOK &&
@@ -27,27 +28,25 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []heade
 	if f.varied && !complexReq {
 		v = f.vars[negotiate(r.Header["Accept-Encoding"], f.vars[encBrotli] != nil, f.vars[encGzip] != nil)]
 	}
-	if status == http.StatusOK {
-		hd["Etag"] = v.etagHdr
-		if v.coding == encIdentity {
-			hd["Accept-Ranges"] = hdrAcceptRanges
-		}
-		if inm := r.Header["If-None-Match"]; inm != nil && !complexReq && etagMatches(inm, v.etag) {
+	if status == http.StatusOK && !complexReq {
+		if inm := r.Header["If-None-Match"]; inm != nil && etagMatches(inm, v.etag) {
+			hd := w.Header()
+			setHeaders(hd, hdrs)
+			hd["Etag"] = v.etagHdr
 			delete(hd, "Content-Type")
-			delete(hd, "Accept-Ranges")
 			w.WriteHeader(http.StatusNotModified)
 			out.status = http.StatusNotModified
 			return
 		}
 	}
-	if v.encHdr != nil {
-		hd["Content-Encoding"] = v.encHdr
-	}
 	if complexReq {
+		setFileHeaders(w.Header(), hdrs, v, status)
 		h.serveContent(w, r, v, out)
 		return
 	}
 	if r.Method == http.MethodHead {
+		hd := w.Header()
+		setFileHeaders(hd, hdrs, v, status)
 		hd["Content-Length"] = v.lenHdr
 		w.WriteHeader(status)
 		out.status = status
@@ -58,46 +57,102 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []heade
 		out.status = h.storageError(w, r, v, err)
 		return
 	}
+	defer h.closeSource(src)
 	out.cache = src.cache
-	switch {
-	case src.data != nil:
-		hd["Content-Length"] = v.lenHdr
-		w.WriteHeader(status)
-		var n int64
-		if len(src.data) <= smallBody {
-			m, _ := w.Write(src.data)
-			n = int64(m)
-		} else {
-			n, _ = sendBody(w, r, &memBody{data: src.data})
-		}
-		out.status, out.bytes = status, n
-	case src.disk != nil:
-		defer h.closeSource(src)
-		hd["Content-Length"] = v.lenHdr
-		w.WriteHeader(status)
-		n, _ := sendBody(w, r, &fileBody{e: src.disk, n: v.size})
-		out.status, out.bytes = status, n
-	default:
+	if src.data == nil && src.disk == nil {
+		setFileHeaders(w.Header(), hdrs, v, status)
 		h.stream(w, r, v, status, out)
+		return
+	}
+	var body io.Reader
+	if src.disk != nil {
+		body = &fileBody{e: src.disk, n: v.size}
+	} else {
+		body = &memBody{data: src.data}
+	}
+	if rt != nil && status == http.StatusOK {
+		if n, ok := sendBlock(w, r, rt, v, body, out.start); ok {
+			out.status, out.bytes = status, n
+			return
+		}
+	}
+	hd := w.Header()
+	setFileHeaders(hd, hdrs, v, status)
+	hd["Content-Length"] = v.lenHdr
+	w.WriteHeader(status)
+	var n int64
+	if src.data != nil && len(src.data) <= smallBody {
+		m, _ := w.Write(src.data)
+		n = int64(m)
+	} else {
+		n, _ = sendBody(w, r, body)
+	}
+	out.status, out.bytes = status, n
+}
+
+// setFileHeaders sets the headers of a response with variant v's content, but its length.
+func setFileHeaders(hd http.Header, hdrs []header, v *variant, status int) {
+	setHeaders(hd, hdrs)
+	if status == http.StatusOK {
+		hd["Etag"] = v.etagHdr
+		if v.coding == encIdentity {
+			hd["Accept-Ranges"] = hdrAcceptRanges
+		}
+	}
+	if v.encHdr != nil {
+		hd["Content-Encoding"] = v.encHdr
 	}
 }
 
-// smallBody: bodies up to this size are written through net/http's buffer, which sends
-// them with the header block in one write at the end of the response.
+// smallBody: without a wrapped connection, bodies up to this size are written through
+// net/http's buffer, which sends them with the header block in one write.
 const smallBody = 1 << 10
+
+// sendBlock sends a 200 response with route rt's header block for variant v, rendered once
+// and kept, instead of having net/http render the headers of every response: net/http is
+// given only the length (and no Date or Content-Type to add), and the connection swaps the
+// few bytes it writes for the block, keeping the Connection header net/http decided on and
+// adding the Date. ok is false when the request did not come through a wrapped connection.
+func sendBlock(w http.ResponseWriter, r *http.Request, rt *route, v *variant, body io.Reader, now time.Time) (n int64, ok bool) {
+	c := connOf(r)
+	if c == nil || noHold {
+		return 0, false
+	}
+	rf := readerFrom(w)
+	fl, _ := w.(http.Flusher)
+	if rf == nil || fl == nil {
+		return 0, false
+	}
+	hd := w.Header()
+	hd["Content-Length"] = v.lenHdr
+	hd["Date"] = nil         // nil suppresses net/http's own
+	hd["Content-Type"] = nil // and its sniffing
+	w.WriteHeader(http.StatusOK)
+	c.block, c.now, c.hold = rt.headerBlock(v), now, true
+	fl.Flush()
+	if c.hold {
+		// net/http wrote nothing (the connection failed already): do not send a body alone.
+		c.hold, c.block = false, nil
+		return 0, true
+	}
+	n, _ = rf.ReadFrom(body)
+	return n, true
+}
 
 // sendBody writes a response body after WriteHeader. On a wrapped connection the header
 // block is held back and leaves with the body (one writev, or MSG_MORE and sendfile);
 // otherwise the body is copied.
 func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, error) {
-	if c := connOf(r); c != nil {
+	if c := connOf(r); c != nil && !noHold {
 		fl, _ := w.(http.Flusher)
 		if rf := readerFrom(w); rf != nil && fl != nil {
 			c.hold = true
 			fl.Flush()
-			n, err := rf.ReadFrom(body)
-			c.hold = false
-			return n, err
+			if c.hold {
+				c.hold = false
+				return 0, errNotFlushed
+			}
+			return rf.ReadFrom(body)
 		}
 	}
 	if mb, ok := body.(*memBody); ok {
@@ -108,6 +163,10 @@ func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, er
 	defer copyBufs.Put(bp)
 	return io.CopyBuffer(writerOnly{w}, body, *bp)
 }
+
+var errNotFlushed = errors.New("the header block was not written")
+
+var noHold = os.Getenv("SKY_NOHOLD") != ""
 
 // writerOnly hides a writer's ReadFrom, so that io.CopyBuffer uses the buffer.
 type writerOnly struct{ io.Writer }
