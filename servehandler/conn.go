@@ -70,8 +70,9 @@ func connOf(r *http.Request) *conn {
 func (c *conn) Write(p []byte) (int, error) {
 	if c.hold {
 		c.hold = false
-		if c.block != nil && bytes.HasPrefix(p, statusOK) {
-			c.pending = append(c.pending[:0], c.block...)
+		if c.block != nil && isStatusOK(p) {
+			c.pending = append(c.pending[:0], p[:len(statusOK11)]...)
+			c.pending = append(c.pending, c.block...)
 			c.pending = appendDate(c.pending, c.now)
 			c.pending = appendConnection(c.pending, p)
 			c.pending = append(c.pending, "\r\n"...)
@@ -132,7 +133,10 @@ func (c *conn) writeMem(data []byte) (int64, error) {
 	return max(n-head, 0), err
 }
 
-var statusOK = []byte("HTTP/1.1 200 OK\r\n")
+// The status lines net/http writes for a 200 to HTTP/1.1 and HTTP/1.0 requests.
+var statusOK11, statusOK10 = []byte("HTTP/1.1 200 OK\r\n"), []byte("HTTP/1.0 200 OK\r\n")
+
+func isStatusOK(p []byte) bool { return bytes.HasPrefix(p, statusOK11) || bytes.HasPrefix(p, statusOK10) }
 
 // appendConnection copies the Connection header lines of a header block net/http wrote
 // ("Connection: close" when it will close the connection after this response).

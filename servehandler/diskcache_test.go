@@ -1,6 +1,7 @@
 package servehandler
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skydeploy/skydeploy/internal/storage"
 )
@@ -305,5 +307,72 @@ func TestDiskCacheUnusableFallsBack(t *testing.T) {
 		if w := get(h, dep1+".localhost", "/big.bin"); w.Code != 200 || !bytes.Equal(w.Body.Bytes(), big) {
 			t.Fatalf("with an unusable disk cache: %d", w.Code)
 		}
+	}
+}
+
+// TestHeaderBlocksKeepConnectionSemantics: the rendered header blocks carry the Date, and
+// the Connection header net/http decides on, over raw HTTP/1.1 and HTTP/1.0 exchanges.
+func TestHeaderBlocksKeepConnectionSemantics(t *testing.T) {
+	store := newFakeStore()
+	big := randomBytes(9, 40<<10)
+	store.publish(dep1, false, map[string]string{"index.html": "<h1>home</h1>", "big.bin": string(big)})
+	h := newTestHandler(t, store, Options{})
+	base := serveReal(t, h)
+	addr := strings.TrimPrefix(base, "http://")
+	host := dep1 + ".localhost"
+
+	for _, tc := range []struct {
+		name, req  string
+		wantClose  bool
+		wantKeep   bool
+		path, body string
+	}{
+		{"1.1 keep-alive", "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n", false, false, "/", "<h1>home</h1>"},
+		{"1.1 close", "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n", true, false, "/", "<h1>home</h1>"},
+		{"1.0", "GET /big.bin HTTP/1.0\r\nHost: " + host + "\r\n\r\n", true, false, "/big.bin", string(big)},
+		{"1.0 keep-alive", "GET /big.bin HTTP/1.0\r\nHost: " + host + "\r\nConnection: keep-alive\r\n\r\n", false, true, "/big.bin", string(big)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Twice on one connection (the second only when it stays open).
+			for i := range 2 {
+				if _, err := io.WriteString(c, tc.req); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i, err)
+				}
+				body, err := io.ReadAll(io.LimitReader(resp.Body, resp.ContentLength))
+				if err != nil || string(body) != tc.body || resp.StatusCode != 200 {
+					t.Fatalf("response %d: %d, %d bytes, %v", i, resp.StatusCode, len(body), err)
+				}
+				if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+					t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+				}
+				// ReadResponse turns "Connection: close" into resp.Close.
+				if got := resp.Header.Values("Connection"); tc.wantClose != resp.Close || tc.wantKeep != (len(got) == 1 && got[0] == "keep-alive") {
+					t.Errorf("Connection %q, close %v", got, resp.Close)
+				}
+				if tc.req[strings.Index(tc.req, "HTTP/"):][:8] != resp.Proto {
+					t.Errorf("protocol %s", resp.Proto)
+				}
+				if resp.Header.Get("Etag") == "" || resp.Header.Get("Content-Type") == "" || len(resp.Header.Values("Content-Length")) != 1 {
+					t.Errorf("headers %v", resp.Header)
+				}
+				if tc.wantClose {
+					c.SetReadDeadline(time.Now().Add(2 * time.Second))
+					if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+						t.Errorf("the connection stayed open after Connection: close (%d, %v)", n, err)
+					}
+					return
+				}
+			}
+		})
 	}
 }

@@ -39,15 +39,14 @@ type route struct {
 	blocks [3]atomic.Pointer[[]byte]
 }
 
-// headerBlock returns the status line and headers of a 200 response of this route with
-// variant v's content: all but Date and Connection, which the connection adds, and the
-// blank line that ends them. It is rendered once per route and variant.
+// headerBlock returns the headers of a 200 response of this route with variant v's content:
+// all but Date and Connection, which the connection adds after net/http's status line, and
+// the blank line that ends them. It is rendered once per route and variant.
 func (rt *route) headerBlock(v *variant) []byte {
 	if b := rt.blocks[v.coding].Load(); b != nil {
 		return *b
 	}
 	b := make([]byte, 0, 384)
-	b = append(b, "HTTP/1.1 200 OK\r\n"...)
 	for _, x := range rt.hdr {
 		for _, val := range x.val {
 			b = appendHeader(b, x.key, val)
