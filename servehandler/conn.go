@@ -136,7 +136,9 @@ func (c *conn) writeMem(data []byte) (int64, error) {
 // The status lines net/http writes for a 200 to HTTP/1.1 and HTTP/1.0 requests.
 var statusOK11, statusOK10 = []byte("HTTP/1.1 200 OK\r\n"), []byte("HTTP/1.0 200 OK\r\n")
 
-func isStatusOK(p []byte) bool { return bytes.HasPrefix(p, statusOK11) || bytes.HasPrefix(p, statusOK10) }
+func isStatusOK(p []byte) bool {
+	return bytes.HasPrefix(p, statusOK11) || bytes.HasPrefix(p, statusOK10)
+}
 
 // appendConnection copies the Connection header lines of a header block net/http wrote
 // ("Connection: close" when it will close the connection after this response).
