@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,26 +17,52 @@ import (
 // the body that follows, in one writev(2) for a body in memory, or with MSG_MORE ahead of
 // sendfile(2) for a file of the disk cache. net/http hands the body to the connection through
 // io.ReaderFrom (response.ReadFrom calls the connection's ReadFrom once the header is
-// flushed), so the byte counts and keep-alive logic of net/http stay intact.
+// flushed), so the byte counts and keep-alive logic of net/http stay intact. Its Read is
+// also the fast lane (fastpath.go).
 //
-// Only the goroutine serving the connection writes to it; hold and pending need no lock.
+// Only the goroutine serving the connection reads and writes; the fields but mu's need no
+// lock.
 type conn struct {
 	*net.TCPConn
 	raw     syscall.RawConn
-	hold    bool   // keep the next Write (the header block) for the body that follows
-	pending []byte // the header block held back
+	h       *Handler // the fast lane's; nil turns it off
+	hold    bool     // keep the next Write (the header block) for the body that follows
+	pending []byte   // the header block held back
 	// block, when set with hold, replaces the header block net/http writes (see sendBlock);
 	// now is the time of the request, for its Date.
 	block []byte
 	now   time.Time
 	iov   [2][]byte
 	bufs  net.Buffers
+
+	state   atomic.Int32 // the http.ConnState net/http last reported
+	rarr    []byte       // the read buffer's array
+	rbuf    []byte       // read from the socket, neither answered nor handed to net/http yet
+	pass    int          // bytes at the start of rbuf that belong to a request net/http answers
+	fastOff bool         // net/http has bytes of a request the lane did not see whole
+
+	l          *listener
+	mu         sync.Mutex
+	busy       bool // the fast lane is writing a response
+	laneIdle   bool // the fast lane waits for the next request
+	closeAfter bool // Close came meanwhile (a graceful shutdown closing idle connections)
+	closed     bool
 }
 
-// listener wraps accepted TCP connections in conn.
-type listener struct{ net.Listener }
+// listener wraps accepted TCP connections in conn; h, when set, enables the fast lane.
+type listener struct {
+	net.Listener
+	h *Handler
 
-func (l listener) Accept() (net.Conn, error) {
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+func newListener(ln net.Listener, h *Handler) *listener {
+	return &listener{Listener: ln, h: h, conns: make(map[*conn]struct{})}
+}
+
+func (l *listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return c, err
@@ -48,7 +75,219 @@ func (l listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return c, nil
 	}
-	return &conn{TCPConn: tc, raw: raw}, nil
+	cc := &conn{TCPConn: tc, raw: raw, h: l.h, l: l}
+	l.mu.Lock()
+	l.conns[cc] = struct{}{}
+	l.mu.Unlock()
+	return cc, nil
+}
+
+// closeLaneIdle closes the connections whose fast lane waits for a request. net/http's
+// Shutdown closes its idle connections itself, but takes one that never had a request
+// through net/http for new, and waits five seconds before closing it.
+func (l *listener) closeLaneIdle() {
+	l.mu.Lock()
+	conns := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		closeIt := c.laneIdle && !c.busy && !c.closed
+		if closeIt {
+			c.closed = true
+		}
+		c.mu.Unlock()
+		if closeIt {
+			c.TCPConn.Close()
+		}
+	}
+}
+
+// connState is the http.Server's ConnState: the fast lane needs to know when net/http is
+// between requests.
+func connState(c net.Conn, s http.ConnState) {
+	if cc, ok := c.(*conn); ok {
+		cc.state.Store(int32(s))
+	}
+}
+
+// Read gives net/http the bytes of the requests the fast lane does not answer itself.
+func (c *conn) Read(p []byte) (int, error) {
+	if c.pass > 0 || (len(c.rbuf) > 0 && c.fastOff) {
+		return c.drain(p), nil
+	}
+	if c.h == nil || c.fastOff {
+		return c.TCPConn.Read(p)
+	}
+	if http.ConnState(c.state.Load()) == http.StateActive {
+		return c.backgroundRead(p)
+	}
+	return c.fastRead(p)
+}
+
+// maxPipelined bounds what backgroundRead keeps of requests pipelined behind one that
+// net/http answers.
+const maxPipelined = 4 * maxHeadBytes
+
+// backgroundRead is net/http's background read while it answers a request, which only
+// watches for the client going away (net/http ends it with a read deadline in the past).
+// Requests pipelined meanwhile are kept for the lane instead of being handed over; past
+// maxPipelined, net/http gets them and the lane is off for the connection.
+func (c *conn) backgroundRead(p []byte) (int, error) {
+	for len(c.rbuf) < maxPipelined {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	c.fastOff = true
+	return c.drain(p), nil
+}
+
+// drain hands buffered bytes to net/http: those of the request it answers (pass), or all.
+func (c *conn) drain(p []byte) int {
+	n := len(c.rbuf)
+	if c.pass > 0 {
+		n = min(n, c.pass)
+	}
+	n = copy(p, c.rbuf[:n])
+	c.rbuf = c.rbuf[n:]
+	if c.pass > 0 {
+		c.pass -= n
+	}
+	return n
+}
+
+// fastRead reads and answers requests until one is for net/http, then hands it over. It
+// keeps net/http's timeouts: ReadHeaderTimeout from a request's first byte, IdleTimeout
+// between requests, WriteTimeout per response.
+func (c *conn) fastRead(p []byte) (int, error) {
+	answered, headerDeadline := false, false
+	for {
+		if len(c.rbuf) > 0 {
+			var fr fastReq
+			n, verdict := parseHead(c.rbuf, &fr)
+			switch verdict {
+			case headFast:
+				if !c.begin() {
+					return 0, net.ErrClosed
+				}
+				ok, err := c.h.serveFast(c, &fr)
+				if !c.end() {
+					return 0, net.ErrClosed
+				}
+				if err != nil {
+					return 0, err
+				}
+				if !ok {
+					c.pass = n
+					return c.drain(p), nil
+				}
+				c.rbuf = c.rbuf[n:]
+				answered, headerDeadline = true, false
+				continue
+			case headPass:
+				c.pass = n
+				return c.drain(p), nil
+			case headOff:
+				c.fastOff = true
+				return c.drain(p), nil
+			}
+		}
+		if len(c.rbuf) == 0 {
+			if answered {
+				_ = c.TCPConn.SetReadDeadline(time.Now().Add(IdleTimeout))
+				answered = false
+			}
+		} else if !headerDeadline {
+			_ = c.TCPConn.SetReadDeadline(time.Now().Add(ReadHeaderTimeout))
+			headerDeadline = true
+		}
+		idle := len(c.rbuf) == 0
+		if idle {
+			c.setLaneIdle(true)
+		}
+		err := c.fill()
+		if idle {
+			c.setLaneIdle(false)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// fill reads more of the socket into rbuf, moving what is unread to the start of its array
+// first, and growing the array when it is full.
+func (c *conn) fill() error {
+	n := len(c.rbuf)
+	switch {
+	case c.rarr == nil:
+		c.rarr = make([]byte, 4096)
+	case n == len(c.rarr):
+		grown := make([]byte, 2*len(c.rarr))
+		copy(grown, c.rbuf)
+		c.rarr = grown
+	case n > 0 && &c.rbuf[0] != &c.rarr[0]:
+		copy(c.rarr, c.rbuf)
+	}
+	m, err := c.TCPConn.Read(c.rarr[n:])
+	c.rbuf = c.rarr[:n+m]
+	if m > 0 {
+		return nil
+	}
+	return err
+}
+
+func (c *conn) setLaneIdle(idle bool) {
+	c.mu.Lock()
+	c.laneIdle = idle
+	c.mu.Unlock()
+}
+
+// begin and end bracket a fast-lane response, so that a Close from a graceful shutdown
+// (which takes the connection for idle) waits for the response to be written.
+func (c *conn) begin() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.closeAfter {
+		return false
+	}
+	c.busy = true
+	return true
+}
+
+func (c *conn) end() bool {
+	c.mu.Lock()
+	c.busy = false
+	closeNow := c.closeAfter && !c.closed
+	if closeNow {
+		c.closed = true
+	}
+	c.mu.Unlock()
+	if closeNow {
+		c.TCPConn.Close()
+		return false
+	}
+	return true
+}
+
+// writeFast writes a fast-lane response: status line, block, Date and the body from
+// memory (data) or the disk cache (e), none for HEAD. It returns the body bytes written.
+func (c *conn) writeFast(block []byte, now time.Time, data []byte, e *diskEntry, size int64) (int64, error) {
+	_ = c.TCPConn.SetWriteDeadline(now.Add(WriteTimeout))
+	c.pending = append(c.pending[:0], statusOK11...)
+	c.pending = append(c.pending, block...)
+	c.pending = appendDate(c.pending, now)
+	c.pending = append(c.pending, crlf...)
+	switch {
+	case data != nil:
+		return c.writeMem(data)
+	case e != nil:
+		return c.sendFile(&fileBody{e: e, n: size})
+	}
+	return 0, c.flushPending()
 }
 
 type connKey struct{}
@@ -89,6 +328,23 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 func (c *conn) Close() error {
+	c.mu.Lock()
+	if c.busy {
+		c.closeAfter = true
+		c.mu.Unlock()
+		return nil
+	}
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if c.l != nil {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	}
+	if already {
+		return net.ErrClosed
+	}
 	_ = c.flushPending()
 	return c.TCPConn.Close()
 }
@@ -178,86 +434,6 @@ func appendDate(b []byte, now time.Time) []byte {
 		lastDate.Store(d)
 	}
 	return append(b, d.line...)
-}
-
-// sendChunk is how much one sendfile loop sends before the write deadline moves on: a large
-// file may take as long as it needs while the client keeps reading.
-const sendChunk = 4 << 20
-
-// sendFile sends the held header block with MSG_MORE (so that it shares its packet with the
-// start of the body) and then the file section with sendfile(2) at an explicit offset: many
-// responses send from the same open file at once.
-func (c *conn) sendFile(b *fileBody) (int64, error) {
-	c.hold = false
-	if len(c.pending) > 0 {
-		err := c.sendMore(c.pending)
-		c.pending = c.pending[:0]
-		if err != nil {
-			return 0, err
-		}
-	}
-	off, remain := b.off, b.n
-	var sent int64
-	for remain > 0 {
-		chunk := min(remain, sendChunk)
-		if b.n > sendChunk {
-			_ = c.TCPConn.SetWriteDeadline(time.Now().Add(streamIdle))
-		}
-		var serr error
-		err := c.raw.Write(func(fd uintptr) bool {
-			for chunk > 0 {
-				n, err := syscall.Sendfile(int(fd), b.e.fd, &off, int(chunk))
-				switch {
-				case err == nil && n > 0:
-					sent += int64(n)
-					remain -= int64(n)
-					chunk -= int64(n)
-				case err == nil:
-					serr = io.ErrUnexpectedEOF // the file is shorter than it was
-					return true
-				case err == syscall.EAGAIN:
-					return false // wait until the socket takes more
-				case err == syscall.EINTR:
-				default:
-					serr = err
-					return true
-				}
-			}
-			return true
-		})
-		if err == nil {
-			err = serr
-		}
-		if err != nil {
-			return sent, err
-		}
-	}
-	return sent, nil
-}
-
-// sendMore writes p with MSG_MORE: the kernel keeps it until the next write fills a packet.
-func (c *conn) sendMore(p []byte) error {
-	var serr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for len(p) > 0 {
-			n, err := syscall.SendmsgN(int(fd), p, nil, nil, syscall.MSG_MORE)
-			switch {
-			case err == nil:
-				p = p[n:]
-			case err == syscall.EAGAIN:
-				return false
-			case err == syscall.EINTR:
-			default:
-				serr = err
-				return true
-			}
-		}
-		return true
-	})
-	if err == nil {
-		err = serr
-	}
-	return err
 }
 
 // memBody is a response body held in memory. A wrapped connection writes it together with

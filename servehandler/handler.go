@@ -351,7 +351,11 @@ var hdrAllow = []string{"GET, HEAD"}
 
 // finish records metrics and the access line of a request.
 func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
-	d := time.Since(start)
+	h.record(r.Context(), r.Host, r.Method, r.URL.Path, out, time.Since(start))
+}
+
+// record counts a request in the metrics and writes its access line.
+func (h *Handler) record(ctx context.Context, host, method, path string, out *outcome, d time.Duration) {
 	h.m.observe(out, d)
 	every := h.opts.AccessLogEvery
 	if every < 0 && out.status < 500 {
@@ -360,7 +364,6 @@ func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
 	if every > 1 && out.status < 500 && h.logCount.Add(1)%uint64(every) != 0 {
 		return
 	}
-	ctx := r.Context()
 	level := h.opts.AccessLogLevel
 	if out.status >= 500 && level < slog.LevelWarn {
 		level = slog.LevelWarn
@@ -369,9 +372,9 @@ func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
 		return
 	}
 	h.log.LogAttrs(ctx, level, "request",
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("host", host),
+		slog.String("method", method),
+		slog.String("path", path),
 		slog.Int("status", out.status),
 		slog.Int64("bytes", out.bytes),
 		slog.Duration("duration", d),

@@ -15,6 +15,7 @@ type metrics struct {
 	cacheHits     prometheus.Counter
 	cacheMisses   prometheus.Counter
 	diskHits      prometheus.Counter
+	fast          prometheus.Counter
 	diskMisses    prometheus.Counter
 	storageReads  prometheus.Counter
 	storageErrors prometheus.Counter
@@ -64,6 +65,9 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru, d
 		storageErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skydeploy_serve_storage_errors_total", Help: "Object storage reads that failed (not counting missing keys).",
 		}),
+		fast: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skydeploy_serve_fast_requests_total", Help: "Requests answered by the fast lane (cached files, without net/http's request handling).",
+		}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skydeploy_serve_stale_pointers_total", Help: "Alias or domain pointers served stale because storage failed.",
 		}),
@@ -86,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru, d
 		_, b := d.stats()
 		return float64(b)
 	})
-	for _, col := range []prometheus.Collector{requests, cacheReq, diskReq, m.duration, m.bytes, m.storageReads, m.storageErrors, m.stale, cacheBytes, cacheEntries, diskBytes} {
+	for _, col := range []prometheus.Collector{requests, cacheReq, diskReq, m.duration, m.bytes, m.storageReads, m.storageErrors, m.fast, m.stale, cacheBytes, cacheEntries, diskBytes} {
 		if err := reg.Register(col); err != nil {
 			// A second handler in the same process (tests) shares the first one's series.
 			if _, ok := err.(prometheus.AlreadyRegisteredError); !ok {
