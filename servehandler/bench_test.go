@@ -69,7 +69,10 @@ func BenchmarkNotModified(b *testing.B) {
 	benchServe(b, "blog.localhost", "/", "If-None-Match", etag)
 }
 
-func BenchmarkTmpDirectHTML(b *testing.B) {
+// BenchmarkHTMLWithoutGin and BenchmarkHTMLThroughGin compare the handler called directly
+// with the handler behind Gin's router, on one goroutine: Gin's share is small, which is why
+// requests the fast lane does not answer still go through it.
+func BenchmarkHTMLWithoutGin(b *testing.B) {
 	h := benchHandler(b)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Host = "blog.localhost"
@@ -82,7 +85,7 @@ func BenchmarkTmpDirectHTML(b *testing.B) {
 	}
 }
 
-func BenchmarkTmpGinHTML(b *testing.B) {
+func BenchmarkHTMLThroughGin(b *testing.B) {
 	h := benchHandler(b)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Host = "blog.localhost"

@@ -8,23 +8,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
-	"strconv"
 
 	"github.com/skydeploy/skydeploy/internal/storage"
 )
 
 // sendfileMinBytes: with a disk cache, files larger than this are kept on disk and sent with
 // sendfile(2); smaller ones stay in memory, where writing them costs less than a sendfile.
-var sendfileMinBytes = int64(envInt("SKY_SFMIN", 16<<10))
-
-func envInt(name string, def int) int {
-	if v := os.Getenv(name); v != "" {
-		n, _ := strconv.Atoi(v)
-		return n
-	}
-	return def
-}
+const sendfileMinBytes = 16 << 10
 
 // Where a variant's bytes are served from.
 const (

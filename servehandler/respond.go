@@ -7,7 +7,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -115,7 +114,7 @@ const smallBody = 1 << 10
 // adding the Date. ok is false when the request did not come through a wrapped connection.
 func sendBlock(w http.ResponseWriter, r *http.Request, rt *route, v *variant, body io.Reader, now time.Time) (n int64, ok bool) {
 	c := connOf(r)
-	if c == nil || noHold {
+	if c == nil {
 		return 0, false
 	}
 	rf := readerFrom(w)
@@ -143,7 +142,7 @@ func sendBlock(w http.ResponseWriter, r *http.Request, rt *route, v *variant, bo
 // block is held back and leaves with the body (one writev, or MSG_MORE and sendfile);
 // otherwise the body is copied.
 func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, error) {
-	if c := connOf(r); c != nil && !noHold {
+	if c := connOf(r); c != nil {
 		fl, _ := w.(http.Flusher)
 		if rf := readerFrom(w); rf != nil && fl != nil {
 			c.hold = true
@@ -165,8 +164,6 @@ func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, er
 }
 
 var errNotFlushed = errors.New("the header block was not written")
-
-var noHold = os.Getenv("SKY_NOHOLD") != ""
 
 // writerOnly hides a writer's ReadFrom, so that io.CopyBuffer uses the buffer.
 type writerOnly struct{ io.Writer }
