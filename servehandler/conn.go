@@ -32,8 +32,7 @@ type conn struct {
 	// now is the time of the request, for its Date.
 	block []byte
 	now   time.Time
-	iov   [2][]byte
-	bufs  net.Buffers
+	iov   [2]syscall.Iovec // writeMem's
 
 	state   atomic.Int32 // the http.ConnState net/http last reported
 	rarr    []byte       // the read buffer's array
@@ -372,21 +371,6 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return c.TCPConn.ReadFrom(r)
-}
-
-// writeMem writes the held header block and data with one writev(2).
-func (c *conn) writeMem(data []byte) (int64, error) {
-	head := int64(len(c.pending))
-	c.iov[0], c.iov[1] = c.pending, data
-	c.bufs = c.iov[:]
-	if head == 0 {
-		c.bufs = c.iov[1:]
-	}
-	n, err := c.bufs.WriteTo(c.TCPConn)
-	c.iov[0], c.iov[1] = nil, nil
-	c.pending = c.pending[:0]
-	c.hold = false
-	return max(n-head, 0), err
 }
 
 // The status lines net/http writes for a 200 to HTTP/1.1 and HTTP/1.0 requests.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // sendChunk is how much one sendfile loop sends before the write deadline moves on: a large
@@ -32,7 +33,7 @@ func (c *conn) sendFile(b *fileBody) (int64, error) {
 		var serr error
 		err := c.raw.Write(func(fd uintptr) bool {
 			for chunk > 0 {
-				n, err := syscall.Sendfile(int(fd), b.e.fd, &off, int(chunk))
+				n, err := rawSendfile(fd, b.e.fd, &off, min(chunk, rawSendMax))
 				switch {
 				case err == nil && n > 0:
 					sent += int64(n)
@@ -61,20 +62,85 @@ func (c *conn) sendFile(b *fileBody) (int64, error) {
 	return sent, nil
 }
 
+// rawSendMax bounds one sendfile(2) call of rawSendfile.
+const rawSendMax = 256 << 10
+
+// rawSendfile is sendfile(2) without telling the Go scheduler about a system call, like the
+// writev and sendto of writeMem and sendMore. On a non-blocking socket they never wait for
+// the client, but sending into a loopback or fast network connection takes tens of
+// microseconds, long enough for the scheduler's monitor to take the processor away as from
+// a blocked call: with one processor, large responses then cost thread switches. Like
+// nginx, a sendfile call may wait for the disk when the file has left the page cache;
+// rawSendMax keeps that short.
+func rawSendfile(sock uintptr, file int, off *int64, n int64) (int, error) {
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDFILE, sock, uintptr(file), uintptr(unsafe.Pointer(off)), uintptr(n), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// writeMem writes the held header block and data with one writev(2) (more when the socket
+// takes only part).
+func (c *conn) writeMem(data []byte) (int64, error) {
+	head := c.pending
+	c.hold = false
+	defer func() { c.pending = c.pending[:0] }()
+	var sent int64
+	var serr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for len(head)+len(data) > 0 {
+			n := 0
+			if len(head) > 0 {
+				c.iov[n].Base = &head[0]
+				c.iov[n].SetLen(len(head))
+				n++
+			}
+			if len(data) > 0 {
+				c.iov[n].Base = &data[0]
+				c.iov[n].SetLen(len(data))
+				n++
+			}
+			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&c.iov[0])), uintptr(n))
+			switch errno {
+			case 0:
+			case syscall.EAGAIN:
+				return false
+			case syscall.EINTR:
+				continue
+			default:
+				serr = errno
+				return true
+			}
+			m := int(r)
+			k := min(m, len(head))
+			head, m = head[k:], m-k
+			data = data[m:]
+			sent += int64(m)
+		}
+		return true
+	})
+	c.iov[0].Base, c.iov[1].Base = nil, nil
+	if err == nil {
+		err = serr
+	}
+	return sent, err
+}
+
 // sendMore writes p with MSG_MORE: the kernel keeps it until the next write fills a packet.
 func (c *conn) sendMore(p []byte) error {
 	var serr error
 	err := c.raw.Write(func(fd uintptr) bool {
 		for len(p) > 0 {
-			n, err := syscall.SendmsgN(int(fd), p, nil, nil, syscall.MSG_MORE)
-			switch {
-			case err == nil:
-				p = p[n:]
-			case err == syscall.EAGAIN:
+			r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_MORE, 0, 0)
+			switch errno {
+			case 0:
+				p = p[r:]
+			case syscall.EAGAIN:
 				return false
-			case err == syscall.EINTR:
+			case syscall.EINTR:
 			default:
-				serr = err
+				serr = errno
 				return true
 			}
 		}

@@ -245,9 +245,9 @@ func (h *Handler) serveFast(c *conn, fr *fastReq) (bool, error) {
 			return false, nil
 		}
 	}
+	h.m.fast.Inc()
 	n, err := c.writeFast(rt.headerBlock(v), start, data, disk, v.size)
 	out.bytes = n
-	h.m.fast.Inc()
 	method := "GET"
 	if fr.head {
 		method = "HEAD"
