@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -120,10 +121,29 @@ func (c *conn) Read(p []byte) (int, error) {
 	if c.h == nil || c.fastOff {
 		return c.TCPConn.Read(p)
 	}
+	var n int
+	var err error
 	if http.ConnState(c.state.Load()) == http.StateActive {
-		return c.backgroundRead(p)
+		n, err = c.backgroundRead(p)
+	} else {
+		n, err = c.fastRead(p)
 	}
-	return c.fastRead(p)
+	if err != nil {
+		err = c.readError(err)
+	}
+	return n, err
+}
+
+// readError gives the errors of the lane's own reads and writes the form of net's, so that
+// net/http closes the connection quietly as after any read error of a client gone away.
+func (c *conn) readError(err error) error {
+	if _, ok := err.(net.Error); ok || err == io.EOF {
+		return err
+	}
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError("read", errno)
+	}
+	return &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // maxPipelined bounds what backgroundRead keeps of requests pipelined behind one that
@@ -231,7 +251,7 @@ func (c *conn) fill() error {
 	case n > 0 && &c.rbuf[0] != &c.rarr[0]:
 		copy(c.rarr, c.rbuf)
 	}
-	m, err := c.TCPConn.Read(c.rarr[n:])
+	m, err := c.readSock(c.rarr[n:])
 	c.rbuf = c.rarr[:n+m]
 	if m > 0 {
 		return nil

@@ -27,3 +27,5 @@ func (c *conn) writeMem(data []byte) (int64, error) {
 	c.hold = false
 	return max(n-head, 0), err
 }
+
+func (c *conn) readSock(p []byte) (int, error) { return c.TCPConn.Read(p) }
