@@ -15,9 +15,12 @@
 # publishes it to a throw-away versitygw as a deployment with an alias, writes the same files
 # to a folder for nginx, warms the handler's caches, then runs `wrk -t$THREADS -c$CONNS
 # -d$DURATION` against each file on both servers, ROUNDS times, alternating which server goes
-# first, and prints the median requests/s and p99 latency, the handler/nginx ratios and the
+# first, and prints the median requests/s and p99 latency, the handler/nginx ratios, the CPU
+# time each server used per request (user + system, all threads and workers) and the
 # handler's peak RSS (VmRSS sampled every 100 ms). Rounds and medians are there because a
-# shared machine is noisy: a single run can be off by a factor of two.
+# shared machine is noisy: a single run can be off by a factor of two; CPU per request is
+# much steadier than requests/s when other processes compete for the cores, but the goals
+# stay on requests/s and p99.
 #
 # Configurations. 1core: both servers pinned with taskset to CPU 0 (nginx 1 worker, the
 # handler GOMAXPROCS=1) and wrk to CPU 1, so the load generator never steals the server's
@@ -105,16 +108,26 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v
 # median of the numbers on stdin
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# run_wrk CPUS URL HOST -> "rps p99ms"
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID... -> user+system CPU ticks of the processes, all their threads included
+cpu_ticks() { cat $(printf '/proc/%s/stat ' "$@") | awk '{ t += $14 + $15 } END { print t }'; }
+
+# run_wrk CPUS URL HOST PID... -> "rps p99ms cpu_us_per_request" (the CPU time the server
+# processes used per request: a figure a busy machine disturbs much less than requests/s)
 run_wrk() {
-	local out
-	out=$(taskset -c "$1" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -H "Host: $3" "$2")
+	local cpus=$1 url=$2 host=$3 out c0 c1
+	shift 3
+	c0=$(cpu_ticks "$@")
+	out=$(taskset -c "$cpus" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -H "Host: $host" "$url")
+	c1=$(cpu_ticks "$@")
 	echo "$out" >>"$TMP/wrk.log"
-	local rps p99
+	local rps p99 n
 	rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
 	p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
-	if echo "$out" | grep -q "Non-2xx"; then echo "run.sh: non-2xx responses from $2" >&2; echo "$out" >&2; exit 1; fi
-	echo "$rps $(to_ms "$p99")"
+	n=$(echo "$out" | awk '/ requests in / { print $1 }')
+	if echo "$out" | grep -q "Non-2xx"; then echo "run.sh: non-2xx responses from $url" >&2; echo "$out" >&2; exit 1; fi
+	echo "$rps $(to_ms "$p99") $(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
 }
 
 write_nginx_conf() { # PORT WORKERS
@@ -178,6 +191,12 @@ run_config() {
 	local npid=$!
 	PIDS+=($npid)
 	waitport "$nport"
+	local nworkers=()
+	for _ in $(seq 1 50); do
+		mapfile -t nworkers < <(pgrep -P "$npid")
+		[ "${#nworkers[@]}" -ge "$workers" ] && break
+		sleep 0.1
+	done
 
 	# Both servers must return the same bytes; the handler's caches are warmed on the way.
 	local p
@@ -211,17 +230,17 @@ run_config() {
 		for round in $(seq 1 "$ROUNDS"); do
 			echo "  ${NAMES[$i]} ($p), round $round/$ROUNDS, ${DURATION}s each..." >&2
 			if [ $((round % 2)) = 1 ]; then
-				run_wrk "$wcpu" "http://127.0.0.1:$hport$p" bench.localhost >>"$TMP/h.runs"
-				run_wrk "$wcpu" "http://127.0.0.1:$nport$p" localhost >>"$TMP/n.runs"
+				run_wrk "$wcpu" "http://127.0.0.1:$hport$p" bench.localhost "$hpid" >>"$TMP/h.runs"
+				run_wrk "$wcpu" "http://127.0.0.1:$nport$p" localhost "${nworkers[@]}" >>"$TMP/n.runs"
 			else
-				run_wrk "$wcpu" "http://127.0.0.1:$nport$p" localhost >>"$TMP/n.runs"
-				run_wrk "$wcpu" "http://127.0.0.1:$hport$p" bench.localhost >>"$TMP/h.runs"
+				run_wrk "$wcpu" "http://127.0.0.1:$nport$p" localhost "${nworkers[@]}" >>"$TMP/n.runs"
+				run_wrk "$wcpu" "http://127.0.0.1:$hport$p" bench.localhost "$hpid" >>"$TMP/h.runs"
 			fi
 		done
-		echo "    handler runs (rps p99ms): $(tr '\n' ';' <"$TMP/h.runs")" >&2
-		echo "    nginx runs   (rps p99ms): $(tr '\n' ';' <"$TMP/n.runs")" >&2
-		h="$(awk '{ print $1 }' "$TMP/h.runs" | median) $(awk '{ print $2 }' "$TMP/h.runs" | median)"
-		n="$(awk '{ print $1 }' "$TMP/n.runs" | median) $(awk '{ print $2 }' "$TMP/n.runs" | median)"
+		echo "    handler runs (rps p99ms cpu-us/req): $(tr '\n' ';' <"$TMP/h.runs")" >&2
+		echo "    nginx runs   (rps p99ms cpu-us/req): $(tr '\n' ';' <"$TMP/n.runs")" >&2
+		h="$(awk '{ print $1 }' "$TMP/h.runs" | median) $(awk '{ print $2 }' "$TMP/h.runs" | median) $(awk '{ print $3 }' "$TMP/h.runs" | median)"
+		n="$(awk '{ print $1 }' "$TMP/n.runs" | median) $(awk '{ print $2 }' "$TMP/n.runs" | median) $(awk '{ print $3 }' "$TMP/n.runs" | median)"
 		results+=("${NAMES[$i]}|$h|$n")
 	done
 	kill "$sampler" 2>/dev/null || true
@@ -235,15 +254,15 @@ run_config() {
 
 	local table r name hr hp nr np line
 	table="$cname: wrk -t$THREADS -c$CONNS -d${DURATION}s, median of $ROUNDS rounds; servers on CPU $scpu (nginx $workers worker(s), handler GOMAXPROCS=$workers), wrk on CPU $wcpu"$'\n'
-	table+=$(printf '%-15s | %12s %12s | %12s %12s | %9s %9s | %s' case "handler rps" "nginx rps" "handler p99" "nginx p99" "rps ratio" "p99 ratio" goal)$'\n'
-	table+="----------------+---------------------------+---------------------------+---------------------+-------"$'\n'
+	table+=$(printf '%-15s | %12s %12s | %12s %12s | %9s %9s | %-6s | %s' case "handler rps" "nginx rps" "handler p99" "nginx p99" "rps ratio" "p99 ratio" goal "CPU µs/request, handler / nginx")$'\n'
+	table+="----------------+---------------------------+---------------------------+---------------------+--------+--------------------------------"$'\n'
 	for r in "${results[@]}"; do
 		IFS='|' read -r name h n <<<"$r"
-		read -r hr hp <<<"$h"
-		read -r nr np <<<"$n"
-		line=$(awk -v name="$name" -v hr="$hr" -v hp="$hp" -v nr="$nr" -v np="$np" 'BEGIN {
+		read -r hr hp hc <<<"$h"
+		read -r nr np nc <<<"$n"
+		line=$(awk -v name="$name" -v hr="$hr" -v hp="$hp" -v hc="$hc" -v nr="$nr" -v np="$np" -v nc="$nc" 'BEGIN {
 			rr = hr / nr; pr = (np > 0) ? hp / np : 0; ok = (rr >= 0.9 && pr <= 1.5) ? "ok" : "MISSED"
-			printf "%-15s | %12.0f %12.0f | %10.2fms %10.2fms | %8.2fx %8.2fx | %s", name, hr, nr, hp, np, rr, pr, ok }')
+			printf "%-15s | %12.0f %12.0f | %10.2fms %10.2fms | %8.2fx %8.2fx | %-6s | %6.1f / %6.1f (%.2fx)", name, hr, nr, hp, np, rr, pr, ok, hc, nc, (nc > 0) ? hc / nc : 0 }')
 		table+="$line"$'\n'
 		case "$line" in *MISSED*) ALL_OK=0 ;; esac
 	done
