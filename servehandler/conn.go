@@ -41,6 +41,7 @@ type conn struct {
 	rbuf    []byte       // read from the socket, neither answered nor handed to net/http yet
 	pass    int          // bytes at the start of rbuf that belong to a request net/http answers
 	fastOff bool         // net/http has bytes of a request the lane did not see whole
+	inARow  int          // requests answered since the lane last waited for the socket
 
 	l          *listener
 	mu         sync.Mutex
@@ -206,10 +207,15 @@ func (c *conn) fastRead(p []byte) (int, error) {
 				}
 				c.rbuf = c.rbuf[n:]
 				answered, headerDeadline = true, false
-				// Let the other connections' goroutines run: a client that sends its next
-				// request as soon as it has the answer would otherwise keep this goroutine
-				// busy until the scheduler preempts it, 10 ms later, and the others wait.
-				runtime.Gosched()
+				// A client that sends its next request as soon as it has the answer keeps
+				// this goroutine busy until the scheduler preempts it, 10 ms later, while
+				// the other connections wait: give way after a few answers in a row. Not
+				// after each, though: while run queues are never empty the scheduler does
+				// not poll the network, and connections waiting for it are the ones left.
+				if c.inARow++; c.inARow >= maxInARow {
+					c.inARow = 0
+					runtime.Gosched()
+				}
 				continue
 			case headPass:
 				c.pass = n
@@ -241,6 +247,10 @@ func (c *conn) fastRead(p []byte) (int, error) {
 		}
 	}
 }
+
+// maxInARow is how many requests the fast lane answers on one connection without waiting
+// for its socket before it lets other goroutines run.
+const maxInARow = 8
 
 // fill reads more of the socket into rbuf, moving what is unread to the start of its array
 // first, and growing the array when it is full.

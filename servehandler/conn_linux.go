@@ -166,6 +166,7 @@ func (c *conn) readSock(p []byte) (int, error) {
 				}
 				return true
 			case syscall.EAGAIN:
+				c.inARow = 0
 				return false // wait until the socket is readable
 			case syscall.EINTR:
 				continue
