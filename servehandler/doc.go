@@ -15,9 +15,23 @@
 // cached when storage is down. Keys are never built from the URL: a request path is cleaned,
 // looked up in the deployment's manifest, and the key derives from the file's SHA-256.
 //
-// Layout: handler.go (the request flow), site.go (a loaded deployment and its routes),
-// resolve.go (host -> deployment, alias and domain pointers), content.go (file bytes,
-// single-flight fills, streaming), respond.go (writing responses), paths.go (path safety),
-// redirects.go and headers.go (Netlify rules), cachecontrol.go, encoding.go, cache.go (the
-// byte-bounded LRU), metrics.go, admin.go, run.go (the servers and graceful shutdown).
+// Content is read from storage once (single-flight) into one of two caches: small files in
+// memory, larger ones (and their br/gzip variants) into a bounded, content-addressed folder
+// on local disk, from which they are sent with sendfile(2) out of the page cache. The disk
+// cache may be deleted at any time; files neither cache takes are streamed from storage.
+// Connections accepted by Serve are wrapped so that a response's header block, rendered once
+// per route and variant, leaves together with its body; the wrapper also answers plain GET
+// and HEAD requests for cached files itself (the fast lane), handing everything else to
+// net/http and Gin.
+//
+// Layout: handler.go (the request flow, the SPA fallback), site.go (a loaded deployment, its
+// routes and their header blocks), resolve.go (host -> deployment, alias and domain
+// pointers), content.go (where bytes come from: placement, single-flight fills, ranged reads
+// of storage), diskcache.go (the on-disk content cache), conn.go and conn_linux.go (the
+// wrapped connection: held header blocks, writev, sendfile; conn_other.go elsewhere),
+// fastpath.go (the fast lane: request heads it may answer, answering them from the caches),
+// respond.go (writing responses), ranges.go (merging and limiting byte ranges), paths.go
+// (path safety), redirects.go and headers.go (Netlify rules), cachecontrol.go, encoding.go,
+// cache.go (the byte-bounded memory LRU), metrics.go, admin.go, run.go (the servers and
+// graceful shutdown).
 package servehandler

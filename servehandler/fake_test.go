@@ -197,6 +197,9 @@ func newTestHandler(t testing.TB, store ObjectStore, o Options) *Handler {
 	if o.AliasTTL == 0 {
 		o.AliasTTL = time.Hour
 	}
+	if o.DiskCacheDir == "" {
+		o.DiskCacheDir = t.TempDir()
+	}
 	return New(store, o)
 }
 

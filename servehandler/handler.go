@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -37,9 +39,15 @@ type Options struct {
 	BaseDomain string
 	// CacheBytes bounds the in-memory cache of manifests and file contents (256 MiB).
 	CacheBytes int64
-	// MaxCachedFileBytes is the largest file kept in memory (1 MiB); larger ones are streamed
-	// from storage, with range requests passed through as ranged GETs.
+	// MaxCachedFileBytes is the largest file kept in memory (1 MiB). With a disk cache, files
+	// above 16 KiB go to disk instead; files neither cache takes are streamed from storage,
+	// with range requests passed through as ranged GETs.
 	MaxCachedFileBytes int64
+	// DiskCacheDir is the folder of the on-disk content cache (<os.TempDir>/skydeploy-serve-cache).
+	// The handler keeps serving when it is deleted, and makes it again on the next fill.
+	DiskCacheDir string
+	// DiskCacheBytes bounds the on-disk content cache (1 GiB); a negative value turns it off.
+	DiskCacheBytes int64
 	// AliasTTL is how long an alias or custom-domain pointer is trusted before it is read
 	// again (2s); missing deployments are remembered as missing for as long.
 	AliasTTL time.Duration
@@ -74,6 +82,12 @@ func (o *Options) defaults() {
 	if o.MaxCachedFileBytes <= 0 {
 		o.MaxCachedFileBytes = 1 << 20
 	}
+	if o.DiskCacheDir == "" {
+		o.DiskCacheDir = filepath.Join(os.TempDir(), "skydeploy-serve-cache")
+	}
+	if o.DiskCacheBytes == 0 {
+		o.DiskCacheBytes = 1 << 30
+	}
 	if o.AliasTTL <= 0 {
 		o.AliasTTL = 2 * time.Second
 	}
@@ -100,6 +114,7 @@ type Handler struct {
 	log    *slog.Logger
 	engine *gin.Engine
 	cache  *lru
+	disk   *diskCache // nil when turned off
 	flight singleflight.Group
 	m      *metrics
 	gather prometheus.Gatherer
@@ -120,7 +135,10 @@ func New(store ObjectStore, o Options) *Handler {
 		log:   o.Log,
 		cache: newLRU(o.CacheBytes),
 	}
-	h.m, h.gather = newMetrics(o.Registry, o.Gatherer, h.cache)
+	if o.DiskCacheBytes > 0 {
+		h.disk = newDiskCache(o.DiskCacheDir, o.DiskCacheBytes)
+	}
+	h.m, h.gather = newMetrics(o.Registry, o.Gatherer, h.cache, h.disk)
 	// Gin's debug mode prints every route at start and warns on every request: not for a server.
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -143,9 +161,10 @@ func (h *Handler) serveGin(c *gin.Context) { h.serve(c.Writer, c.Request) }
 
 // outcome is what one request did, for metrics and the access log.
 type outcome struct {
+	start  time.Time
 	status int
 	bytes  int64
-	cache  string // "hit", "miss", "stream" or "" when no content was read
+	cache  string // see source.cache; "" when no content was read
 	deploy string
 }
 
@@ -157,7 +176,7 @@ var (
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	var out outcome
+	out := outcome{start: start}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -228,7 +247,7 @@ func (h *Handler) serveSite(w http.ResponseWriter, r *http.Request, s *site, p s
 
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, s *site, rt *route, out *outcome) {
 	if rt.file != nil {
-		h.serveFile(w, r, rt.hdr, rt.file, http.StatusOK, out)
+		h.serveFile(w, r, rt, rt.hdr, rt.file, http.StatusOK, out)
 		return
 	}
 	setHeaders(w.Header(), rt.hdr)
@@ -253,7 +272,7 @@ func (h *Handler) applyRule(w http.ResponseWriter, r *http.Request, s *site, p s
 			}
 			return
 		}
-		h.serveFile(w, r, s.fileHeaders(p, rt.file), rt.file, rule.status, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, rt.file), rt.file, rule.status, out)
 	default:
 		loc := target
 		if r.URL.RawQuery != "" && indexByte(target, '?') < 0 {
@@ -270,37 +289,49 @@ func (h *Handler) applyRule(w http.ResponseWriter, r *http.Request, s *site, p s
 // 404.html, or the platform's 404 page.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, s *site, p string, out *outcome) {
 	if s.spa && s.index != nil && isNavigation(r, p) {
-		h.serveFile(w, r, s.fileHeaders(p, s.index), s.index, http.StatusOK, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, s.index), s.index, http.StatusOK, out)
 		return
 	}
 	if s.notFound != nil {
-		h.serveFile(w, r, s.fileHeaders(p, s.notFound), s.notFound, http.StatusNotFound, out)
+		h.serveFile(w, r, nil, s.fileHeaders(p, s.notFound), s.notFound, http.StatusNotFound, out)
 		return
 	}
 	out.status = h.platformError(w, r, http.StatusNotFound)
 }
 
-// isNavigation: a browser asking for a page (GET/HEAD, no file extension, accepts HTML).
-// Only navigations get the SPA's index.html; a missing /app.js stays a 404.
+// isNavigation: a request for a page, which gets the SPA's index.html. Its path has no file
+// extension (a missing /app.js stays a 404) and it does not clearly ask for something other
+// than HTML: no Accept header, or one that accepts text/html, text/* or */*. So browsers,
+// curl, uptime monitors and link checkers get the page, while an API client asking for
+// application/json gets a 404.
 func isNavigation(r *http.Request, p string) bool {
 	if lastSegmentHasExt(p) {
 		return false
 	}
-	for _, a := range r.Header["Accept"] {
-		if containsFold(a, "text/html") {
-			return true
+	accept := r.Header["Accept"]
+	if len(accept) == 0 {
+		return true
+	}
+	empty := true
+	for _, a := range accept {
+		for len(a) > 0 {
+			var item string
+			if i := indexByte(a, ','); i >= 0 {
+				item, a = a[:i], a[i+1:]
+			} else {
+				item, a = a, ""
+			}
+			name, q := parseCoding(item)
+			if name == "" {
+				continue
+			}
+			empty = false
+			if q > 0 && (equalFold(name, "text/html") || equalFold(name, "text/*") || name == "*/*") {
+				return true
+			}
 		}
 	}
-	return false
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if equalFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
+	return empty
 }
 
 func cut(s string, sep byte) (before, after string, found bool) {
@@ -320,7 +351,11 @@ var hdrAllow = []string{"GET, HEAD"}
 
 // finish records metrics and the access line of a request.
 func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
-	d := time.Since(start)
+	h.record(r.Context(), r.Host, r.Method, r.URL.Path, out, time.Since(start))
+}
+
+// record counts a request in the metrics and writes its access line.
+func (h *Handler) record(ctx context.Context, host, method, path string, out *outcome, d time.Duration) {
 	h.m.observe(out, d)
 	every := h.opts.AccessLogEvery
 	if every < 0 && out.status < 500 {
@@ -329,7 +364,6 @@ func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
 	if every > 1 && out.status < 500 && h.logCount.Add(1)%uint64(every) != 0 {
 		return
 	}
-	ctx := r.Context()
 	level := h.opts.AccessLogLevel
 	if out.status >= 500 && level < slog.LevelWarn {
 		level = slog.LevelWarn
@@ -338,9 +372,9 @@ func (h *Handler) finish(r *http.Request, out *outcome, start time.Time) {
 		return
 	}
 	h.log.LogAttrs(ctx, level, "request",
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("host", host),
+		slog.String("method", method),
+		slog.String("path", path),
 		slog.Int("status", out.status),
 		slog.Int64("bytes", out.bytes),
 		slog.Duration("duration", d),

@@ -2,6 +2,7 @@ package servehandler
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -413,7 +414,15 @@ func TestSPAFallback(t *testing.T) {
 		{dep1, "GET", "/missing.js", html, 404, "nf"},
 		{dep1, "GET", "/chunk.abc123.js", "*/*", 404, "nf"},
 		{dep1, "GET", "/api/data", "application/json", 404, "nf"},
-		{dep1, "GET", "/settings", "", 404, "nf"},
+		{dep1, "GET", "/settings", "", 200, "<div id=root>"},
+		{dep1, "GET", "/settings", "*/*", 200, "<div id=root>"}, // curl, uptime monitors, link checkers
+		{dep1, "HEAD", "/settings", "*/*", 200, ""},             // link checkers
+		{dep1, "GET", "/settings", "text/*;q=0.5", 200, "<div id=root>"},
+		{dep1, "GET", "/settings", "TEXT/HTML", 200, "<div id=root>"},
+		{dep1, "GET", "/api/data", "application/json, text/plain", 404, "nf"},
+		{dep1, "GET", "/settings", "text/html;q=0, application/json", 404, "nf"},
+		{dep1, "GET", "/settings", "image/avif,image/webp", 404, "nf"},
+		{dep1, "GET", "/missing.css", "*/*", 404, "nf"},
 		{dep2, "GET", "/settings", html, 404, "404 Not Found"},
 	}
 	for _, tt := range tests {
@@ -424,5 +433,14 @@ func TestSPAFallback(t *testing.T) {
 		if tt.status == 200 && w.Header().Get("Cache-Control") != cacheRevalidate {
 			t.Errorf("SPA fallback Cache-Control %q", w.Header().Get("Cache-Control"))
 		}
+	}
+	// No Accept header at all: a navigation too.
+	r := httptest.NewRequest("GET", "/settings/profile", nil)
+	r.Host = dep1 + ".localhost"
+	delete(r.Header, "Accept")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 || w.Body.String() != "<div id=root>" {
+		t.Errorf("no Accept header: %d %q", w.Code, w.Body.String())
 	}
 }

@@ -14,12 +14,15 @@ type metrics struct {
 	bytes         prometheus.Counter
 	cacheHits     prometheus.Counter
 	cacheMisses   prometheus.Counter
+	diskHits      prometheus.Counter
+	fast          prometheus.Counter
+	diskMisses    prometheus.Counter
 	storageReads  prometheus.Counter
 	storageErrors prometheus.Counter
 	stale         prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru) (*metrics, prometheus.Gatherer) {
+func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru, d *diskCache) (*metrics, prometheus.Gatherer) {
 	if reg == nil {
 		own := prometheus.NewRegistry()
 		reg = own
@@ -40,6 +43,9 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru) (
 	cacheReq := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "skydeploy_serve_cache_requests_total", Help: "File content lookups in the memory cache, by result.",
 	}, []string{"result"})
+	diskReq := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skydeploy_serve_disk_cache_requests_total", Help: "File content lookups in the disk cache, by result.",
+	}, []string{"result"})
 	m := &metrics{
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "skydeploy_serve_request_duration_seconds",
@@ -51,11 +57,16 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru) (
 		}),
 		cacheHits:   cacheReq.WithLabelValues("hit"),
 		cacheMisses: cacheReq.WithLabelValues("miss"),
+		diskHits:    diskReq.WithLabelValues("hit"),
+		diskMisses:  diskReq.WithLabelValues("miss"),
 		storageReads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skydeploy_serve_storage_reads_total", Help: "Reads made from object storage.",
 		}),
 		storageErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skydeploy_serve_storage_errors_total", Help: "Object storage reads that failed (not counting missing keys).",
+		}),
+		fast: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skydeploy_serve_fast_requests_total", Help: "Requests answered by the fast lane (cached files, without net/http's request handling).",
 		}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skydeploy_serve_stale_pointers_total", Help: "Alias or domain pointers served stale because storage failed.",
@@ -70,7 +81,16 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, c *lru) (
 	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "skydeploy_serve_cache_entries", Help: "Entries in the memory cache.",
 	}, func() float64 { n, _ := c.stats(); return float64(n) })
-	for _, col := range []prometheus.Collector{requests, cacheReq, m.duration, m.bytes, m.storageReads, m.storageErrors, m.stale, cacheBytes, cacheEntries} {
+	diskBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "skydeploy_serve_disk_cache_bytes", Help: "Bytes of the files in the disk cache.",
+	}, func() float64 {
+		if d == nil {
+			return 0
+		}
+		_, b := d.stats()
+		return float64(b)
+	})
+	for _, col := range []prometheus.Collector{requests, cacheReq, diskReq, m.duration, m.bytes, m.storageReads, m.storageErrors, m.fast, m.stale, cacheBytes, cacheEntries, diskBytes} {
 		if err := reg.Register(col); err != nil {
 			// A second handler in the same process (tests) shares the first one's series.
 			if _, ok := err.(prometheus.AlreadyRegisteredError); !ok {

@@ -15,10 +15,10 @@ import (
 )
 
 // serveFile writes file f with the precomputed headers hdrs and the given status (200 for
-// files, rewrites and the SPA fallback; 404 for the site's 404 page and 404 rules).
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []header, f *file, status int, out *outcome) {
-	hd := w.Header()
-	setHeaders(hd, hdrs)
+// files, rewrites and the SPA fallback; 404 for the site's 404 page and 404 rules). rt is the
+// route when the response is that route's file with its own headers: its header blocks are
+// then rendered once per variant and sent as they are (see sendBlock).
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rt *route, hdrs []header, f *file, status int, out *outcome) {
 	// Range requests and the rarer preconditions go through http.ServeContent, always with
 	// the identity content: ranges of a compressed variant would depend on the coding.
 	complexReq := status == http.StatusOK &&
@@ -27,72 +27,197 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, hdrs []heade
 	if f.varied && !complexReq {
 		v = f.vars[negotiate(r.Header["Accept-Encoding"], f.vars[encBrotli] != nil, f.vars[encGzip] != nil)]
 	}
-	if status == http.StatusOK {
-		hd["Etag"] = v.etagHdr
-		if v.coding == encIdentity {
-			hd["Accept-Ranges"] = hdrAcceptRanges
-		}
-		if inm := r.Header["If-None-Match"]; inm != nil && !complexReq && etagMatches(inm, v.etag) {
+	if status == http.StatusOK && !complexReq {
+		if inm := r.Header["If-None-Match"]; inm != nil && etagMatches(inm, v.etag) {
+			hd := w.Header()
+			setHeaders(hd, hdrs)
+			hd["Etag"] = v.etagHdr
 			delete(hd, "Content-Type")
-			delete(hd, "Accept-Ranges")
 			w.WriteHeader(http.StatusNotModified)
 			out.status = http.StatusNotModified
 			return
 		}
 	}
-	if v.encHdr != nil {
-		hd["Content-Encoding"] = v.encHdr
-	}
 	if complexReq {
+		setFileHeaders(w.Header(), hdrs, v, status)
 		h.serveContent(w, r, v, out)
 		return
 	}
 	if r.Method == http.MethodHead {
+		hd := w.Header()
+		setFileHeaders(hd, hdrs, v, status)
 		hd["Content-Length"] = v.lenHdr
 		w.WriteHeader(status)
 		out.status = status
 		return
 	}
-	if !h.cacheable(v) {
-		h.stream(w, r, v, status, out)
-		return
-	}
-	data, hit, err := h.content(r.Context(), v)
+	src, err := h.open(r.Context(), v)
 	if err != nil {
 		out.status = h.storageError(w, r, v, err)
 		return
 	}
-	if hit {
-		out.cache = "hit"
-	} else {
-		out.cache = "miss"
+	defer h.closeSource(src)
+	out.cache = src.cache
+	if src.data == nil && src.disk == nil {
+		setFileHeaders(w.Header(), hdrs, v, status)
+		h.stream(w, r, v, status, out)
+		return
 	}
-	hd["Content-Length"] = v.lenHdr
-	w.WriteHeader(status)
-	n, _ := w.Write(data)
-	out.status, out.bytes = status, int64(n)
-}
-
-// serveContent answers range and precondition requests with http.ServeContent over the
-// cached bytes, or over ranged GETs for files too large to cache.
-func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, v *variant, out *outcome) {
-	var rs io.ReadSeeker
-	if h.cacheable(v) {
-		data, hit, err := h.content(r.Context(), v)
-		if err != nil {
-			out.status = h.storageError(w, r, v, err)
+	var body io.Reader
+	if src.disk != nil {
+		body = &fileBody{e: src.disk, n: v.size}
+	} else {
+		body = &memBody{data: src.data}
+	}
+	if rt != nil && status == http.StatusOK {
+		if n, ok := sendBlock(w, r, rt, v, body, out.start); ok {
+			out.status, out.bytes = status, n
 			return
 		}
-		out.cache = "miss"
-		if hit {
-			out.cache = "hit"
-		}
-		rs = bytes.NewReader(data)
+	}
+	hd := w.Header()
+	setFileHeaders(hd, hdrs, v, status)
+	hd["Content-Length"] = v.lenHdr
+	w.WriteHeader(status)
+	var n int64
+	if src.data != nil && len(src.data) <= smallBody {
+		m, _ := w.Write(src.data)
+		n = int64(m)
 	} else {
-		rr := &rangeReader{ctx: r.Context(), store: h.store, key: v.key, size: v.size}
+		n, _ = sendBody(w, r, body)
+	}
+	out.status, out.bytes = status, n
+}
+
+// setFileHeaders sets the headers of a response with variant v's content, but its length.
+func setFileHeaders(hd http.Header, hdrs []header, v *variant, status int) {
+	setHeaders(hd, hdrs)
+	if status == http.StatusOK {
+		hd["Etag"] = v.etagHdr
+		if v.coding == encIdentity {
+			hd["Accept-Ranges"] = hdrAcceptRanges
+		}
+	}
+	if v.encHdr != nil {
+		hd["Content-Encoding"] = v.encHdr
+	}
+}
+
+// smallBody: without a wrapped connection, bodies up to this size are written through
+// net/http's buffer, which sends them with the header block in one write.
+const smallBody = 1 << 10
+
+// sendBlock sends a 200 response with route rt's header block for variant v, rendered once
+// and kept, instead of having net/http render the headers of every response: net/http is
+// given only the length (and no Date or Content-Type to add), and the connection swaps the
+// few bytes it writes for the block, keeping the Connection header net/http decided on and
+// adding the Date. ok is false when the request did not come through a wrapped connection.
+func sendBlock(w http.ResponseWriter, r *http.Request, rt *route, v *variant, body io.Reader, now time.Time) (n int64, ok bool) {
+	c := connOf(r)
+	if c == nil {
+		return 0, false
+	}
+	rf := readerFrom(w)
+	fl, _ := w.(http.Flusher)
+	if rf == nil || fl == nil {
+		return 0, false
+	}
+	hd := w.Header()
+	hd["Content-Length"] = v.lenHdr
+	hd["Date"] = nil         // nil suppresses net/http's own
+	hd["Content-Type"] = nil // and its sniffing
+	w.WriteHeader(http.StatusOK)
+	c.block, c.now, c.hold = rt.headerBlock(v), now, true
+	fl.Flush()
+	if c.hold {
+		// net/http wrote nothing (the connection failed already): do not send a body alone.
+		c.hold, c.block = false, nil
+		return 0, true
+	}
+	n, _ = rf.ReadFrom(body)
+	return n, true
+}
+
+// sendBody writes a response body after WriteHeader. On a wrapped connection the header
+// block is held back and leaves with the body (one writev, or MSG_MORE and sendfile);
+// otherwise the body is copied.
+func sendBody(w http.ResponseWriter, r *http.Request, body io.Reader) (int64, error) {
+	if c := connOf(r); c != nil {
+		fl, _ := w.(http.Flusher)
+		if rf := readerFrom(w); rf != nil && fl != nil {
+			c.hold = true
+			fl.Flush()
+			if c.hold {
+				c.hold = false
+				return 0, errNotFlushed
+			}
+			return rf.ReadFrom(body)
+		}
+	}
+	if mb, ok := body.(*memBody); ok {
+		n, err := w.Write(mb.data)
+		return int64(n), err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, body, *bp)
+}
+
+var errNotFlushed = errors.New("the header block was not written")
+
+// writerOnly hides a writer's ReadFrom, so that io.CopyBuffer uses the buffer.
+type writerOnly struct{ io.Writer }
+
+// readerFrom finds net/http's response writer (an io.ReaderFrom) under wrappers such as
+// Gin's, which have Unwrap.
+func readerFrom(w http.ResponseWriter) io.ReaderFrom {
+	for range 4 {
+		if rf, ok := w.(io.ReaderFrom); ok {
+			return rf
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// serveContent answers range and precondition requests with http.ServeContent, over the
+// cached bytes or file, or over one ranged GET for files no cache holds. Ranges are merged
+// and limited first (normalizeRange), so however many a request asks for, storage is read
+// at most once.
+func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, v *variant, out *outcome) {
+	end := v.size
+	if rng := r.Header["Range"]; len(rng) > 0 {
+		norm, last, whole := normalizeRange(rng[0], v.size)
+		if whole {
+			delete(r.Header, "Range")
+		} else {
+			r.Header["Range"] = []string{norm}
+			if last > 0 && r.Header["If-Range"] == nil {
+				end = last // else a stale If-Range may turn the answer into the whole file
+			}
+		}
+	}
+	src, err := h.open(r.Context(), v)
+	if err != nil {
+		out.status = h.storageError(w, r, v, err)
+		return
+	}
+	defer h.closeSource(src)
+	out.cache = src.cache
+	var rs io.ReadSeeker
+	switch {
+	case src.data != nil:
+		rs = bytes.NewReader(src.data)
+	case src.disk != nil:
+		rs = io.NewSectionReader(src.disk.f, 0, v.size)
+	default:
+		rr := &rangeReader{ctx: r.Context(), store: h.store, key: v.key, size: v.size, end: end}
 		defer rr.Close()
 		rs = rr
-		out.cache = "stream"
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(sw, r, "", time.Time{}, rs)
@@ -111,7 +236,6 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // deadline moves with progress, so a large file can take as long as it needs while a client
 // that stops reading is dropped.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, v *variant, status int, out *outcome) {
-	out.cache = "stream"
 	h.m.storageReads.Inc()
 	body, size, err := h.store.Get(r.Context(), v.key)
 	if err != nil {

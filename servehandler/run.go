@@ -34,6 +34,8 @@ func NewServer(h *Handler) *http.Server {
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          nil,
+		ConnContext:       connContext,
+		ConnState:         connState,
 	}
 }
 
@@ -61,7 +63,8 @@ func Serve(ctx context.Context, h *Handler, ln, adminLn net.Listener) error {
 	srv := NewServer(h)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	wl := newListener(ln, h)
+	go func() { errc <- srv.Serve(wl) }()
 	if adminLn != nil {
 		admin := &http.Server{
 			Handler: h.AdminHandler(), ReadHeaderTimeout: ReadHeaderTimeout,
@@ -82,6 +85,22 @@ func Serve(ctx context.Context, h *Handler, ln, adminLn net.Listener) error {
 	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opts.ShutdownGrace)
 	defer cancel()
+	// Connections the fast lane keeps look new to net/http, which would close them only
+	// after five seconds: close those waiting for a request as long as shutdown lasts.
+	lanesDone := make(chan struct{})
+	defer close(lanesDone)
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			wl.closeLaneIdle()
+			select {
+			case <-lanesDone:
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && runErr == nil {
 			runErr = fmt.Errorf("serve: shutdown: %w", err)

@@ -3,6 +3,7 @@ package servehandler
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/skydeploy/skydeploy/internal/manifest"
 	"github.com/skydeploy/skydeploy/internal/storage"
@@ -34,6 +35,49 @@ type route struct {
 	file     *file
 	redirect string   // the canonical path to redirect to (301); empty for files
 	hdr      []header // precomputed response headers for this path
+	// blocks are the rendered header blocks of 200 responses, by coding, made on first use.
+	blocks [3]atomic.Pointer[[]byte]
+}
+
+// headerBlock returns the headers of a 200 response of this route with variant v's content:
+// all but Date and Connection, which the connection adds after net/http's status line, and
+// the blank line that ends them. It is rendered once per route and variant.
+func (rt *route) headerBlock(v *variant) []byte {
+	if b := rt.blocks[v.coding].Load(); b != nil {
+		return *b
+	}
+	b := make([]byte, 0, 384)
+	for _, x := range rt.hdr {
+		for _, val := range x.val {
+			b = appendHeader(b, x.key, val)
+		}
+	}
+	b = appendHeader(b, "Etag", v.etag)
+	if v.coding == encIdentity {
+		b = appendHeader(b, "Accept-Ranges", "bytes")
+	}
+	if v.encHdr != nil {
+		b = appendHeader(b, "Content-Encoding", v.encHdr[0])
+	}
+	b = appendHeader(b, "Content-Length", v.lenHdr[0])
+	rt.blocks[v.coding].Store(&b)
+	return b
+}
+
+// appendHeader renders one header line the way net/http does: line breaks in the value
+// become spaces, surrounding white space goes.
+func appendHeader(b []byte, key, val string) []byte {
+	b = append(b, key...)
+	b = append(b, ": "...)
+	val = strings.TrimSpace(val)
+	for i := 0; i < len(val); i++ {
+		c := val[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return append(b, "\r\n"...)
 }
 
 // site is a loaded deployment: its files, the routes derived from them, and its rules.
@@ -108,7 +152,8 @@ func newSite(m *manifest.Manifest, redirects, headers []byte) *site {
 	s.index = s.files["index.html"]
 	s.notFound = s.files[notFoundFile]
 	s.buildRoutes()
-	s.weight = weight + int64(len(s.routes))*200
+	// Each route's header blocks, made on first use, weigh about 400 bytes per variant.
+	s.weight = weight + int64(len(s.routes))*600
 	return s
 }
 

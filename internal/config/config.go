@@ -121,6 +121,9 @@ type Config struct {
 	ServeAccessLogEvery int
 	// ServeMaxCachedFileBytes: larger files are streamed from storage, not cached (SKYDEPLOY_SERVE_MAX_CACHED_FILE_BYTES).
 	ServeMaxCachedFileBytes int64
+	// ServeDiskCacheBytes bounds the request handler's on-disk content cache under WorkDir/serve-cache,
+	// from which large files are sent with sendfile; 0 turns it off (SKYDEPLOY_SERVE_DISK_CACHE_BYTES).
+	ServeDiskCacheBytes int64
 
 	// APIToken is a deploy-scope token accepted besides those created with `skydeploy token create`
 	// (SKYDEPLOY_API_TOKEN), e.g. to bootstrap a server; compared in constant time.
@@ -211,6 +214,7 @@ func Default() Config {
 		AliasTTL:                2 * time.Second,
 		ServeAccessLogEvery:     1,
 		ServeMaxCachedFileBytes: 1 << 20,
+		ServeDiskCacheBytes:     1 << 30,
 		DashboardOrigin:         "http://localhost:3001",
 		DeployRatePerMinute:     30,
 		PollInterval:            time.Minute,
@@ -332,6 +336,7 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_ALIAS_TTL", &c.AliasTTL},
 		{"SKYDEPLOY_SERVE_ACCESS_LOG_EVERY", &c.ServeAccessLogEvery},
 		{"SKYDEPLOY_SERVE_MAX_CACHED_FILE_BYTES", &c.ServeMaxCachedFileBytes},
+		{"SKYDEPLOY_SERVE_DISK_CACHE_BYTES", &c.ServeDiskCacheBytes},
 		{"SKYDEPLOY_API_TOKEN", &c.APIToken},
 		{"SKYDEPLOY_REQUIRE_AUTH", &c.RequireAuth},
 		{"SKYDEPLOY_WEBHOOK_SECRET", &c.WebhookSecret},

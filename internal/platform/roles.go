@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -154,7 +155,16 @@ func ServeOptions(cfg config.Config, log *slog.Logger) servehandler.Options {
 	return servehandler.Options{
 		BaseDomain: cfg.BaseDomain, CacheBytes: cfg.ServeCacheBytes, AliasTTL: cfg.AliasTTL, Log: log,
 		AccessLogEvery: cfg.ServeAccessLogEvery, MaxCachedFileBytes: cfg.ServeMaxCachedFileBytes,
+		DiskCacheDir: filepath.Join(cfg.WorkDir, "serve-cache"), DiskCacheBytes: serveDiskCacheBytes(cfg),
 	}
+}
+
+// serveDiskCacheBytes maps the setting (0 = off) to servehandler's option (negative = off).
+func serveDiskCacheBytes(cfg config.Config) int64 {
+	if cfg.ServeDiskCacheBytes <= 0 {
+		return -1
+	}
+	return cfg.ServeDiskCacheBytes
 }
 
 // TemporalClient dials Temporal for tools and tests.
