@@ -11,8 +11,9 @@
 // byte ranges, pre-compressed brotli/gzip variants, Netlify-style _redirects and _headers,
 // SPA fallback and the site's own 404.html.
 //
-// It reads object storage only (never Temporal or Redis) and keeps serving what it has
-// cached when storage is down. Keys are never built from the URL: a request path is cleaned,
+// It reads object storage only (never Temporal or Redis), imports of SkyDeploy only hostroute,
+// ids, manifest, siteheaders and storage, and keeps serving what it has cached when storage is
+// down. Keys are never built from the URL: a request path is cleaned,
 // looked up in the deployment's manifest, and the key derives from the file's SHA-256.
 //
 // Content is read from storage once (single-flight) into one of two caches: small files in

@@ -2,6 +2,7 @@ package servehandler
 
 import (
 	"fmt"
+	"github.com/skydeploy/skydeploy/internal/siteheaders"
 	"net/textproto"
 	"regexp"
 	"strings"
@@ -78,6 +79,11 @@ func parseHeaders(data []byte) (rules []headerRule, notes []string) {
 			continue
 		}
 		name = textproto.CanonicalMIMEHeaderKey(name)
+		if why := siteheaders.Forbidden(name); why != "" {
+			// Refused at publish since; an older deployment may still hold one.
+			notes = append(notes, fmt.Sprintf("_headers line %d: %s is not sent: %s", n+1, name, why))
+			continue
+		}
 		if reservedHeaders[name] {
 			notes = append(notes, fmt.Sprintf("_headers line %d: %s is set by the platform", n+1, name))
 			continue

@@ -102,6 +102,7 @@ func TestParseHeaders(t *testing.T) {
 /users/:id
   X-User: yes
   Content-Length: 5
+  Set-Cookie: session=1; Domain=localhost
   Bad Header: x
 /café/*
   X-Cafe: 1
@@ -109,7 +110,7 @@ func TestParseHeaders(t *testing.T) {
 	if len(rules) != 4 {
 		t.Fatalf("%d rules", len(rules))
 	}
-	if len(notes) != 2 {
+	if len(notes) != 3 || !strings.Contains(strings.Join(notes, "\n"), "Set-Cookie is not sent") {
 		t.Errorf("notes %q", notes)
 	}
 	tests := []struct {
@@ -134,6 +135,9 @@ func TestParseHeaders(t *testing.T) {
 		}
 		if _, ok := got["Content-Length"]; ok {
 			t.Errorf("reserved header taken from _headers")
+		}
+		if _, ok := got["Set-Cookie"]; ok {
+			t.Errorf("a cookie for the base domain taken from _headers")
 		}
 	}
 }
