@@ -33,6 +33,10 @@ import (
 //	poll-starts-deployment-history.json  a scheduled poll that sees a new commit and deploys it
 //	retention-history.json               retention waiting for a deployment, then pruning
 //
+// (deploy-needs-attention-retry-history.json — object storage down past the upload's retries,
+// the deployment waiting for an operator, a retry signal — is recorded by
+// TestOperatorsDecideAfterPlatformFailures/retry under the same variable.)
+//
 // It only runs when asked: SKYDEPLOY_RECORD_HISTORIES=1 go test ./e2e/ -run TestRecordWorkflowHistories.
 // Record again after a deliberate, versioned change to a workflow (workflow.GetVersion).
 func TestRecordWorkflowHistories(t *testing.T) {

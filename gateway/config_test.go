@@ -22,3 +22,14 @@ func TestConfigShowsTheBuildVersion(t *testing.T) {
 		t.Fatalf("/api/config = %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestTokenInfoWithoutRequiredAuth(t *testing.T) {
+	cfg := config.Default()
+	cfg.RequireAuth = false
+	rec := httptest.NewRecorder()
+	gateway.New(gateway.Deps{Config: cfg}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/token", nil))
+	var body struct{ Name, Scope string }
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Scope != "deploy" {
+		t.Fatalf("/api/token = %d %s", rec.Code, rec.Body)
+	}
+}

@@ -108,7 +108,7 @@ func (s *Server) cancelDeployment(c *gin.Context) {
 		return
 	}
 	id := d.ID
-	if d.State != workflows.StateRunning && d.State != workflows.StateQueued {
+	if d.State != workflows.StateRunning && d.State != workflows.StateQueued && d.State != workflows.StateNeedsAttention {
 		apiError(c, http.StatusConflict, "deployment "+id+" has already ended ("+d.State+")")
 		return
 	}
@@ -118,6 +118,49 @@ func (s *Server) cancelDeployment(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, api.CanceledDeployment{ID: id})
+}
+
+// retryDeployment runs the failed step of a deployment that needs attention again.
+func (s *Server) retryDeployment(c *gin.Context) {
+	s.signalAttention(c, workflows.SignalRetry, "")
+}
+
+// abandonDeployment fails a deployment that needs attention, with the operator's reason.
+func (s *Server) abandonDeployment(c *gin.Context) {
+	var req api.AbandonRequest
+	if c.Request.ContentLength != 0 && !bindJSON(c, &req, `{"reason": "storage will not come back today"}`) {
+		return
+	}
+	if len(req.Reason) > 1000 {
+		apiError(c, http.StatusUnprocessableEntity, "the reason is longer than 1000 characters")
+		return
+	}
+	s.signalAttention(c, workflows.SignalAbandon, req.Reason)
+}
+
+// signalAttention sends an operator's decision to a deployment that needs attention; any
+// other state is a 409 with the state named.
+func (s *Server) signalAttention(c *gin.Context, signal, reason string) {
+	d, ok := s.deploymentParam(c)
+	if !ok {
+		return
+	}
+	if d.State != workflows.StateNeedsAttention {
+		apiError(c, http.StatusConflict, "deployment "+d.ID+" does not need attention (it is "+d.State+"): only a deployment waiting for an operator can be retried or abandoned")
+		return
+	}
+	var err error
+	if signal == workflows.SignalRetry {
+		err = s.control.Retry(c.Request.Context(), d.ID)
+	} else {
+		err = s.control.Abandon(c.Request.Context(), d.ID, reason)
+	}
+	if err != nil {
+		s.log.Error("signal deployment", "deployment", d.ID, "signal", signal, "error", err)
+		apiError(c, http.StatusServiceUnavailable, "could not reach the deployment: the workflow service is unavailable")
+		return
+	}
+	c.JSON(http.StatusAccepted, api.SignaledDeployment{ID: d.ID, Signal: signal})
 }
 
 // redeployDeployment deploys the same repository, branch and overrides again under a new id;

@@ -32,6 +32,8 @@ var wireTypes = map[string]reflect.Type{
 	"ProjectList": reflect.TypeFor[api.ProjectList](), "RollbackRequest": reflect.TypeFor[api.RollbackRequest](),
 	"PollAnswer": reflect.TypeFor[api.PollAnswer](), "WebhookAck": reflect.TypeFor[api.WebhookAck](),
 	"WebhookDeployments": reflect.TypeFor[api.WebhookDeployments](), "Attention": reflect.TypeFor[api.Attention](),
+	"SignaledDeployment": reflect.TypeFor[api.SignaledDeployment](), "AbandonRequest": reflect.TypeFor[api.AbandonRequest](),
+	"TokenInfo": reflect.TypeFor[api.TokenInfo](),
 }
 
 // notStructs are schemas with no Go struct behind them, and why.

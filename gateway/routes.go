@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/skydeploy/skydeploy/internal/api"
+	"github.com/skydeploy/skydeploy/internal/auth"
 	"github.com/skydeploy/skydeploy/internal/version"
 )
 
@@ -20,6 +21,7 @@ func (s *Server) routes() {
 	r.GET("/metrics", s.metricsHandler())
 	a := r.Group("/api", s.security())
 	a.GET("/config", s.getConfig)
+	a.GET("/token", s.getToken)
 	a.GET("/openapi.yaml", s.openAPI)
 
 	a.POST("/deployments", s.rateLimitDeploys(), s.createDeployment)
@@ -27,6 +29,8 @@ func (s *Server) routes() {
 	a.GET("/deployments/:id", s.getDeployment)
 	a.GET("/deployments/:id/logs", s.streamLogs)
 	a.POST("/deployments/:id/cancel", s.cancelDeployment)
+	a.POST("/deployments/:id/retry", s.retryDeployment)
+	a.POST("/deployments/:id/abandon", s.abandonDeployment)
 	a.POST("/deployments/:id/redeploy", s.rateLimitDeploys(), s.redeployDeployment)
 
 	a.GET("/projects", s.listProjects)
@@ -73,6 +77,18 @@ func (s *Server) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, checks)
+}
+
+// getToken answers who the caller's token is; without required authentication, everyone may
+// deploy.
+func (s *Server) getToken(c *gin.Context) {
+	info := api.TokenInfo{Scope: auth.ScopeDeploy}
+	if v, ok := c.Get("token"); ok {
+		if tok, ok := v.(*auth.Token); ok && tok != nil {
+			info = api.TokenInfo{Name: tok.Name, Scope: tok.Scope}
+		}
+	}
+	c.JSON(http.StatusOK, info)
 }
 
 func (s *Server) getConfig(c *gin.Context) {

@@ -162,6 +162,8 @@ func (s *Server) listDeployments(c *gin.Context) {
 		switch st {
 		case workflows.StateRunning:
 			query += " AND ExecutionStatus = 'Running'"
+		case workflows.StateNeedsAttention:
+			query += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", workflows.AttrStatus.GetName(), workflows.StateNeedsAttention)
 		case workflows.StateSucceeded:
 			query += " AND ExecutionStatus = 'Completed'"
 		case workflows.StateFailed:
@@ -169,7 +171,7 @@ func (s *Server) listDeployments(c *gin.Context) {
 		case workflows.StateCanceled:
 			query += " AND ExecutionStatus = 'Canceled'"
 		default:
-			apiError(c, http.StatusBadRequest, "status must be running, succeeded, failed or canceled")
+			apiError(c, http.StatusBadRequest, "status must be running, needs_attention, succeeded, failed or canceled")
 			return
 		}
 	}
@@ -191,10 +193,37 @@ func (s *Server) listByQuery(ctx context.Context, query string, size int, token 
 		return api.DeploymentList{}, err
 	}
 	deps := make([]api.Deployment, 0, len(resp.GetExecutions()))
-	for _, info := range resp.GetExecutions() {
+	for _, info := range currentRuns(resp.GetExecutions()) {
 		deps = append(deps, s.fromExecution(info))
 	}
 	return api.DeploymentList{Deployments: deps, NextPageToken: encodeToken(resp.GetNextPageToken())}, nil
+}
+
+// currentRuns keeps one run per workflow id, in the order given: an operator's reset in the
+// Temporal UI leaves the old run beside the new one, and the deployment is the newest run (the
+// running one, else the last to close).
+func currentRuns(in []*workflowpb.WorkflowExecutionInfo) []*workflowpb.WorkflowExecutionInfo {
+	best := map[string]*workflowpb.WorkflowExecutionInfo{}
+	newer := func(a, b *workflowpb.WorkflowExecutionInfo) bool {
+		ar, br := a.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, b.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if ar != br {
+			return ar
+		}
+		return a.GetCloseTime().AsTime().After(b.GetCloseTime().AsTime())
+	}
+	for _, info := range in {
+		wid := info.GetExecution().GetWorkflowId()
+		if cur, ok := best[wid]; !ok || newer(info, cur) {
+			best[wid] = info
+		}
+	}
+	out := make([]*workflowpb.WorkflowExecutionInfo, 0, len(best))
+	for _, info := range in {
+		if best[info.GetExecution().GetWorkflowId()] == info {
+			out = append(out, info)
+		}
+	}
+	return out
 }
 
 func encodeToken(b []byte) string {

@@ -23,17 +23,22 @@ var recordedHistories = []struct {
 	// activities that must have completed in the history, and the event that ends it.
 	activities []string
 	final      enumspb.EventType
+	// signals that must have been received.
+	signals []string
 }{
 	{"deploy-static-history.json", DeployWorkflowName,
-		[]string{CloneActivity, DetectActivity, UploadActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+		[]string{CloneActivity, DetectActivity, UploadActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
 	{"deploy-node-build-history.json", DeployWorkflowName,
-		[]string{CloneActivity, DetectActivity, UploadActivity, BuildActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+		[]string{CloneActivity, DetectActivity, UploadActivity, BuildActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
 	{"deploy-canceled-history.json", DeployWorkflowName,
-		[]string{CloneActivity, DetectActivity, UploadActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED},
+		[]string{CloneActivity, DetectActivity, UploadActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, nil},
 	{"poll-starts-deployment-history.json", PollWorkflowName,
-		[]string{CheckBranchHeadActivity, StartDeployActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+		[]string{CheckBranchHeadActivity, StartDeployActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
+	{"deploy-needs-attention-retry-history.json", DeployWorkflowName,
+		[]string{CloneActivity, DetectActivity, UploadActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		[]string{SignalRetry}},
 	{"retention-history.json", RetentionWorkflowName,
-		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the current
@@ -87,6 +92,17 @@ func TestRecordedHistoriesCoverTheirPath(t *testing.T) {
 			}
 			if got := events[len(events)-1].GetEventType(); got != want.final {
 				t.Errorf("ends with %s, want %s", got, want.final)
+			}
+			var signals []string
+			for _, ev := range events {
+				if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+					signals = append(signals, a.GetSignalName())
+				}
+			}
+			for _, sig := range want.signals {
+				if !slices.Contains(signals, sig) {
+					t.Errorf("no %s signal (received: %v)", sig, signals)
+				}
 			}
 		})
 	}

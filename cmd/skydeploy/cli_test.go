@@ -517,3 +517,33 @@ func TestLoginSavesTheCheckedToken(t *testing.T) {
 		t.Errorf("login --api ftp://x: exit %d, %q", exitCode(err), stderr)
 	}
 }
+
+func TestRetryAndAbandonCommands(t *testing.T) {
+	ctx := context.Background()
+	g := startGateway(t, map[string]func(http.ResponseWriter, map[string]any){
+		"POST /api/deployments/a1/retry":   reply(202, api.SignaledDeployment{ID: "a1", Signal: "retry"}),
+		"POST /api/deployments/a1/abandon": reply(202, api.SignaledDeployment{ID: "a1", Signal: "abandon"}),
+		"POST /api/deployments/b2/retry":   reply(409, map[string]string{"error": "deployment b2 does not need attention (it is succeeded)"}),
+	})
+	out, _, err := output(t, func() error { return runRetry(ctx, []string{"a1"}) })
+	if err != nil || !strings.Contains(out, "a1 runs its failed step again") {
+		t.Errorf("retry: %q %v", out, err)
+	}
+	out, _, err = output(t, func() error { return runAbandon(ctx, []string{"a1", "--reason", "storage is gone"}) })
+	if err != nil || !strings.Contains(out, "a1 abandoned") {
+		t.Errorf("abandon: %q %v", out, err)
+	}
+	_, _, err = output(t, func() error { return runRetry(ctx, []string{"b2"}) })
+	if err == nil || !strings.Contains(err.Error(), "does not need attention") {
+		t.Errorf("retry of a finished deployment: %v", err)
+	}
+	reqs := g.requests()
+	if len(reqs) != 3 || !reflect.DeepEqual(reqs[1].body, map[string]any{"reason": "storage is gone"}) {
+		t.Errorf("requests = %+v", reqs)
+	}
+	for _, args := range [][]string{{}, {"a", "b"}} {
+		if _, _, err := output(t, func() error { return runRetry(ctx, args) }); exitCode(err) != 2 {
+			t.Errorf("retry %q: exit %d, want a usage error", args, exitCode(err))
+		}
+	}
+}

@@ -23,6 +23,8 @@ var clientCommands = map[string]func(context.Context, []string) error{
 	"ls":       runList,
 	"logs":     runLogs,
 	"cancel":   runCancel,
+	"retry":    runRetry,
+	"abandon":  runAbandon,
 	"redeploy": runRedeploy,
 	"rollback": runRollback,
 	"projects": runProjects,

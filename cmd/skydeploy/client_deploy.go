@@ -291,6 +291,36 @@ func runCancel(ctx context.Context, args []string) error {
 	return nil
 }
 
+// runRetry runs the failed step of a deployment that needs attention again.
+func runRetry(ctx context.Context, args []string) error {
+	const usage = "retry <deployment-id>"
+	pos, c, err := clientArgs(flagSet("retry", usage), args, 1, usage)
+	if err != nil {
+		return err
+	}
+	if _, err := c.RetryDeployment(ctx, pos[0]); err != nil {
+		return cliError(c, err)
+	}
+	fmt.Printf("Deployment %s runs its failed step again (skydeploy logs -f %s follows it)\n", pos[0], pos[0])
+	return nil
+}
+
+// runAbandon fails a deployment that needs attention.
+func runAbandon(ctx context.Context, args []string) error {
+	const usage = "abandon <deployment-id> [--reason R]"
+	fs := flagSet("abandon", usage)
+	reason := fs.String("reason", "", "why, shown in the deployment's error")
+	pos, c, err := clientArgs(fs, args, 1, usage)
+	if err != nil {
+		return err
+	}
+	if _, err := c.AbandonDeployment(ctx, pos[0], *reason); err != nil {
+		return cliError(c, err)
+	}
+	fmt.Printf("Deployment %s abandoned\n", pos[0])
+	return nil
+}
+
 // runRedeploy deploys a deployment's repository, branch and settings again, and follows it.
 func runRedeploy(ctx context.Context, args []string) error {
 	const usage = "redeploy <deployment-id> [--no-follow]"

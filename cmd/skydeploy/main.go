@@ -37,6 +37,7 @@ Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or f
   skydeploy deploy --project P
   skydeploy ls [--project P] [--status S] [--limit N] [--json]
   skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
+  skydeploy retry <id> | abandon <id> [--reason R]   a deployment that needs attention
   skydeploy projects ls | show | create | update | delete | deploy | pause | resume | poll
   skydeploy projects create|update <name> [--env KEY=VALUE] [--plain-env KEY=VALUE]
                     [--env-target KEY=production|preview|all] [--unset-env KEY]

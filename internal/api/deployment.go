@@ -148,6 +148,18 @@ type CanceledDeployment struct {
 	ID string `json:"id"`
 }
 
+// SignaledDeployment answers POST /api/deployments/:id/retry and /abandon: the signal was
+// sent to the deployment's workflow.
+type SignaledDeployment struct {
+	ID     string `json:"id"`
+	Signal string `json:"signal"`
+}
+
+// AbandonRequest is the (optional) body of POST /api/deployments/:id/abandon.
+type AbandonRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
 // LogLine is one line of a deployment's log: in the live stream (Redis), in the archive in
 // object storage, and in the API's log events.
 type LogLine struct {

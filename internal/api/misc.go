@@ -9,6 +9,13 @@ type Config struct {
 	Version           string `json:"version"`
 }
 
+// TokenInfo says who the caller's token is (GET /api/token): the dashboard shows the actions a
+// read token may not take only to deploy tokens.
+type TokenInfo struct {
+	Name  string `json:"name"`
+	Scope string `json:"scope"`
+}
+
 // Error is the body of every error answer.
 type Error struct {
 	Error string `json:"error"`

@@ -246,6 +246,18 @@ func (c *Client) CancelDeployment(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodPost, "/api/deployments/"+esc(id)+"/cancel", nil, nil)
 }
 
+// RetryDeployment runs the failed step of a deployment that needs attention again.
+func (c *Client) RetryDeployment(ctx context.Context, id string) (api.SignaledDeployment, error) {
+	var out api.SignaledDeployment
+	return out, c.do(ctx, http.MethodPost, "/api/deployments/"+esc(id)+"/retry", nil, &out)
+}
+
+// AbandonDeployment fails a deployment that needs attention, with a reason.
+func (c *Client) AbandonDeployment(ctx context.Context, id, reason string) (api.SignaledDeployment, error) {
+	var out api.SignaledDeployment
+	return out, c.do(ctx, http.MethodPost, "/api/deployments/"+esc(id)+"/abandon", api.AbandonRequest{Reason: reason}, &out)
+}
+
 // Redeploy deploys the same repository, branch and settings again.
 func (c *Client) Redeploy(ctx context.Context, id string) (api.StartedDeployment, error) {
 	var out api.StartedDeployment

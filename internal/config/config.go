@@ -155,6 +155,13 @@ type Config struct {
 	// MetricsAddr serves Prometheus metrics of workers (SKYDEPLOY_METRICS_ADDR); empty disables.
 	MetricsAddr string
 
+	// AttentionTimeout is how long a deployment that failed for the platform's reasons waits for an
+	// operator's retry or abandon before it fails (SKYDEPLOY_ATTENTION_TIMEOUT).
+	AttentionTimeout time.Duration
+	// StepAttempts is how many times a light step is tried before the deployment needs attention
+	// (SKYDEPLOY_STEP_ATTEMPTS); builds are tried at most 4 times.
+	StepAttempts int
+
 	// MinPollInterval is the shortest watch interval the API accepts (SKYDEPLOY_MIN_POLL_INTERVAL).
 	MinPollInterval time.Duration
 	// PollTaskQueue runs GitHub head checks, rate limited across all workers (SKYDEPLOY_POLL_TASK_QUEUE).
@@ -223,6 +230,8 @@ func Default() Config {
 		LogFormat:               "text",
 		LogLevel:                "info",
 		MinPollInterval:         10 * time.Second,
+		AttentionTimeout:        24 * time.Hour,
+		StepAttempts:            8,
 		PollTaskQueue:           "skydeploy-poll",
 	}
 }
@@ -351,6 +360,8 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_LOG_LEVEL", &c.LogLevel},
 		{"SKYDEPLOY_METRICS_ADDR", &c.MetricsAddr},
 		{"SKYDEPLOY_MIN_POLL_INTERVAL", &c.MinPollInterval},
+		{"SKYDEPLOY_ATTENTION_TIMEOUT", &c.AttentionTimeout},
+		{"SKYDEPLOY_STEP_ATTEMPTS", &c.StepAttempts},
 		{"SKYDEPLOY_POLL_TASK_QUEUE", &c.PollTaskQueue},
 		{"SKYDEPLOY_POLL_REQUESTS_PER_HOUR", &c.PollRequestsPerHour},
 	}
@@ -482,6 +493,12 @@ func (c Config) Validate() error {
 	}
 	if c.BuildConcurrency < 1 {
 		errs = append(errs, errors.New("SKYDEPLOY_BUILD_CONCURRENCY must be at least 1"))
+	}
+	if c.StepAttempts < 1 {
+		errs = append(errs, errors.New("SKYDEPLOY_STEP_ATTEMPTS must be at least 1"))
+	}
+	if c.AttentionTimeout < time.Minute {
+		errs = append(errs, errors.New("SKYDEPLOY_ATTENTION_TIMEOUT must be at least 1m"))
 	}
 	if c.CloneConcurrency < 1 {
 		errs = append(errs, errors.New("SKYDEPLOY_CLONE_CONCURRENCY must be at least 1"))

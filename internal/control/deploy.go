@@ -51,12 +51,23 @@ func (c *Control) NewDeploymentID(in workflows.DeployInput) workflows.DeployInpu
 // there is logged, not returned: the deployment has started).
 func (c *Control) Start(ctx context.Context, in workflows.DeployInput) (api.StartedDeployment, error) {
 	wid := ids.WorkflowID(in.DeploymentID)
+	if in.AttentionTimeout == 0 {
+		in.AttentionTimeout = c.s.AttentionTimeout
+	}
+	if in.StepAttempts == 0 {
+		in.StepAttempts = int32(c.s.StepAttempts)
+	}
+	attention := in.AttentionTimeout
+	if attention <= 0 {
+		attention = workflows.DefaultAttentionTimeout
+	}
 	_, err := c.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       wid,
 		TaskQueue:                c.s.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowExecutionTimeout: 3 * time.Hour,
+		// Three hours of steps, and the longest an operator may be waited for.
+		WorkflowExecutionTimeout: 3*time.Hour + attention,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrStatus.ValueSet(workflows.StateQueued),
 			workflows.AttrRepository.ValueSet(in.RepoURL),
@@ -82,6 +93,16 @@ func (c *Control) Start(ctx context.Context, in workflows.DeployInput) (api.Star
 // heartbeats and the build's whole process group is killed.
 func (c *Control) Cancel(ctx context.Context, deploymentID string) error {
 	return c.temporal.CancelWorkflow(ctx, ids.WorkflowID(deploymentID), "")
+}
+
+// Retry asks a deployment that needs attention to run its failed step again.
+func (c *Control) Retry(ctx context.Context, deploymentID string) error {
+	return c.temporal.SignalWorkflow(ctx, ids.WorkflowID(deploymentID), "", workflows.SignalRetry, nil)
+}
+
+// Abandon asks a deployment that needs attention to fail, with the operator's reason.
+func (c *Control) Abandon(ctx context.Context, deploymentID, reason string) error {
+	return c.temporal.SignalWorkflow(ctx, ids.WorkflowID(deploymentID), "", workflows.SignalAbandon, reason)
 }
 
 // QueuedStatus is a deployment's status before its workflow runs: every step pending.

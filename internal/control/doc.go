@@ -41,6 +41,10 @@ type Settings struct {
 	KeepDeployments int
 	// PollInterval is the watch interval of projects that set none (default one minute).
 	PollInterval time.Duration
+	// AttentionTimeout is how long a deployment that needs an operator waits (0: the
+	// workflow's default); StepAttempts how often a light step is tried first (0: default).
+	AttentionTimeout time.Duration
+	StepAttempts     int
 }
 
 // SettingsFrom takes the settings from the configuration.
@@ -48,6 +52,7 @@ func SettingsFrom(cfg config.Config) Settings {
 	return Settings{
 		TaskQueue: cfg.TaskQueue, BuildTaskQueue: cfg.BuildTaskQueue, PollTaskQueue: cfg.PollTaskQueue,
 		SiteURL: cfg.SiteURL, KeepDeployments: cfg.KeepDeployments, PollInterval: cfg.PollInterval,
+		AttentionTimeout: cfg.AttentionTimeout, StepAttempts: cfg.StepAttempts,
 	}
 }
 

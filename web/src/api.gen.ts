@@ -48,9 +48,24 @@ export type CanceledDeployment = {
   id: string;
 };
 
+export type TokenInfo = {
+  name: string;
+  scope: 'read' | 'deploy';
+};
+
+export type SignaledDeployment = {
+  id: string;
+  signal: 'retry' | 'abandon';
+};
+
+export type AbandonRequest = {
+  /** shown in the deployment's error (at most 1000 characters) */
+  reason?: string;
+};
+
 export type StepState = {
   name: 'clone' | 'detect' | 'upload' | 'build' | 'publish';
-  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled' | 'needs_attention';
   startedAt?: string;
   finishedAt?: string;
 };

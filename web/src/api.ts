@@ -14,8 +14,10 @@ import type {
   ProjectInput,
   ProjectList,
   PollAnswer,
+  SignaledDeployment,
   StartedDeployment,
   StepState,
+  TokenInfo,
 } from './api.gen';
 
 export type * from './api.gen';
@@ -143,6 +145,7 @@ const PROJECT_404 = 'Project not found.';
 
 export const api = {
   config: () => request<Config>('GET', '/api/config'),
+  tokenInfo: (signal?: AbortSignal) => request<TokenInfo>('GET', '/api/token', undefined, undefined, signal),
 
   createDeployment: (d: DeploymentRequest) => request<StartedDeployment>('POST', '/api/deployments', d),
   listDeployments: (f: ListFilter = {}, signal?: AbortSignal) =>
@@ -157,6 +160,9 @@ export const api = {
     request<Deployment>('GET', `/api/deployments/${enc(id)}`, undefined, DEPLOYMENT_404, signal),
   cancelDeployment: (id: string) => request<CanceledDeployment>('POST', `/api/deployments/${enc(id)}/cancel`, undefined, DEPLOYMENT_404),
   redeploy: (id: string) => request<StartedDeployment>('POST', `/api/deployments/${enc(id)}/redeploy`, undefined, DEPLOYMENT_404),
+  retryDeployment: (id: string) => request<SignaledDeployment>('POST', `/api/deployments/${enc(id)}/retry`, undefined, DEPLOYMENT_404),
+  abandonDeployment: (id: string, reason: string) =>
+    request<SignaledDeployment>('POST', `/api/deployments/${enc(id)}/abandon`, { reason }, DEPLOYMENT_404),
 
   listProjects: (signal?: AbortSignal) => request<ProjectList>('GET', '/api/projects', undefined, undefined, signal),
   createProject: (p: ProjectInput) => request<Project>('POST', '/api/projects', p),

@@ -7,6 +7,7 @@ const STATUS_STYLE: Record<string, string> = {
   succeeded: 'bg-emerald-50 text-emerald-800 ring-emerald-300',
   failed: 'bg-red-50 text-red-800 ring-red-300',
   canceled: 'bg-amber-50 text-amber-800 ring-amber-300',
+  needs_attention: 'bg-orange-50 text-orange-800 ring-orange-400',
   pending: 'bg-slate-50 text-slate-500 ring-slate-200',
   skipped: 'bg-slate-50 text-slate-500 ring-slate-200',
 };
@@ -17,6 +18,7 @@ const STATUS_LABEL: Record<string, string> = {
   succeeded: 'Ready',
   failed: 'Failed',
   canceled: 'Canceled',
+  needs_attention: 'Needs attention',
   pending: 'Pending',
   skipped: 'Skipped',
 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { render, screen, waitFor } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { DeploymentDetailPage } from './DeploymentDetailPage';
 import { json, mockFetch } from '../test/fetch';
 import type { Deployment } from '../api';
@@ -32,6 +32,7 @@ describe('<DeploymentDetailPage>', () => {
     const done = { ...dep, status: 'succeeded' as const, steps: dep.steps.map((s) => ({ ...s, state: 'succeeded' as const, finishedAt: '2024-01-01T00:00:09Z' })) };
     let gets = 0;
     mockFetch((url) => {
+      if (url.pathname === '/api/token') return json({ name: 'admin', scope: 'deploy' });
       if (!url.pathname.endsWith('/logs')) return json(gets++ === 0 ? dep : done);
       if (url.pathname.endsWith('/logs'))
         return sse(
@@ -60,5 +61,50 @@ describe('<DeploymentDetailPage>', () => {
     const err = await screen.findByTestId('error');
     expect(err.textContent).toContain('Deployment not found');
     expect(err.textContent).toContain('nope');
+  });
+});
+
+describe('a deployment that needs attention', () => {
+  const waiting: Deployment = {
+    ...dep,
+    status: 'needs_attention',
+    step: 'upload',
+    resetByOperator: true,
+    attention: { step: 'upload', reason: 'upload source: connection refused', since: '2024-01-01T00:01:00Z', deadline: '2024-01-02T00:01:00Z', retries: 1 },
+  };
+  const serve = (scope: string, posts: string[]) =>
+    mockFetch((url, call) => {
+      if (url.pathname === '/api/token') return json({ name: 't', scope });
+      if (call.method === 'POST') {
+        posts.push(url.pathname + ' ' + (call.body === undefined ? '' : JSON.stringify(call.body)));
+        return json({ id: 'abc', signal: url.pathname.split('/').pop() }, 202);
+      }
+      if (url.pathname.endsWith('/logs')) return sse('');
+      return json(waiting);
+    });
+
+  it('says why and lets a deploy token retry or abandon it', async () => {
+    const posts: string[] = [];
+    serve('deploy', posts);
+    render(<DeploymentDetailPage id="abc" />);
+    expect((await screen.findByTestId('attention-reason')).textContent).toBe('upload source: connection refused');
+    expect(screen.getByTestId('attention').textContent).toContain('retried 1 time');
+    expect(screen.getByTestId('reset-badge')).toBeTruthy();
+    expect(screen.getByTestId('deployment-status').textContent).toBe('Needs attention');
+    screen.getByTestId('retry-button').click();
+    await waitFor(() => expect(posts).toContain('/api/deployments/abc/retry '));
+    const reason = screen.getByLabelText('Reason for abandoning') as HTMLInputElement;
+    fireEvent.change(reason, { target: { value: 'storage is gone' } });
+    screen.getByTestId('abandon-button').click();
+    await waitFor(() => expect(posts).toContain('/api/deployments/abc/abandon {"reason":"storage is gone"}'));
+  });
+
+  it('shows no buttons to a read token', async () => {
+    serve('read', []);
+    render(<DeploymentDetailPage id="abc" />);
+    expect(await screen.findByTestId('attention')).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId('attention').textContent).toContain('A token with the deploy scope can retry or abandon it'));
+    expect(screen.queryByTestId('retry-button')).toBeNull();
+    expect(screen.queryByTestId('abandon-button')).toBeNull();
   });
 });

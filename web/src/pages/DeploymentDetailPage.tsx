@@ -88,6 +88,8 @@ export function DeploymentDetailPage({ id }: { id: string }) {
   const [actionError, setActionError] = useState('');
   const [toast, setToast] = useState<string | null>(null);
   const clearToast = useCallback(() => setToast(null), []);
+  const token = useResource((signal) => api.tokenInfo(signal), []);
+  const canDeploy = token.data?.scope === 'deploy';
 
   if (dep.error && !d) {
     const notFound = (dep.error as { status?: number }).status === 404;
@@ -131,6 +133,15 @@ export function DeploymentDetailPage({ id }: { id: string }) {
             {d && <StatusBadge status={d.status} testId="deployment-status" />}
             {d?.live && (
               <span className="rounded bg-emerald-600 px-1.5 py-0.5 text-xs font-bold tracking-wide text-white uppercase">Live</span>
+            )}
+            {d?.resetByOperator && (
+              <span
+                className="rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800"
+                title="This run was made by a reset in the Temporal UI: same deployment id, run again from the chosen point."
+                data-testid="reset-badge"
+              >
+                Reset by an operator
+              </span>
             )}
           </h1>
           {d ? (
@@ -198,6 +209,15 @@ export function DeploymentDetailPage({ id }: { id: string }) {
       </div>
 
       {actionError && <ErrorMessage error={actionError} />}
+      {d?.status === 'needs_attention' && d.attention && (
+        <AttentionPanel
+          attention={d.attention}
+          canDeploy={canDeploy}
+          busy={busy}
+          onRetry={() => act('retry', () => api.retryDeployment(id).then(reload), `Retrying step ${d.attention!.step}.`)}
+          onAbandon={(reason) => act('abandon', () => api.abandonDeployment(id, reason).then(reload), 'Deployment abandoned.')}
+        />
+      )}
       {d?.error && (
         <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-800" data-testid="deployment-error">
           <span className="font-semibold">Deployment failed: </span>
@@ -285,6 +305,55 @@ export function DeploymentDetailPage({ id }: { id: string }) {
   );
 }
 
+/** What a deployment that waits for an operator shows: why, until when, and (for deploy tokens) Retry and Abandon. */
+function AttentionPanel({
+  attention,
+  canDeploy,
+  busy,
+  onRetry,
+  onAbandon,
+}: {
+  attention: NonNullable<Deployment['attention']>;
+  canDeploy: boolean;
+  busy: string | null;
+  onRetry: () => void;
+  onAbandon: (reason: string) => void;
+}) {
+  const [reason, setReason] = useState('');
+  return (
+    <div role="alert" className="rounded-lg border border-orange-300 bg-orange-50 p-3 text-sm text-orange-900" data-testid="attention">
+      <p>
+        <span className="font-semibold">Needs attention: </span>
+        step <span className="font-mono">{attention.step}</span> failed for a reason of the platform, not of the project:{' '}
+        <span data-testid="attention-reason">{attention.reason}</span>
+      </p>
+      <p className="mt-1 text-orange-800">
+        It waits for an operator to retry or abandon it until <time dateTime={attention.deadline}>{new Date(attention.deadline).toLocaleString()}</time>
+        {attention.retries ? `; retried ${attention.retries} time${attention.retries > 1 ? 's' : ''} so far` : ''}.
+      </p>
+      {canDeploy ? (
+        <div className="mt-2 flex flex-wrap items-center gap-2">
+          <button type="button" className="btn btn-primary" disabled={busy !== null} onClick={onRetry} data-testid="retry-button">
+            {busy === 'retry' ? 'Retrying…' : 'Retry'}
+          </button>
+          <input
+            className="input max-w-xs"
+            placeholder="Reason (optional)"
+            aria-label="Reason for abandoning"
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+          />
+          <button type="button" className="btn btn-danger" disabled={busy !== null} onClick={() => onAbandon(reason)} data-testid="abandon-button">
+            {busy === 'abandon' ? 'Abandoning…' : 'Abandon'}
+          </button>
+        </div>
+      ) : (
+        <p className="mt-2 text-orange-800">A token with the deploy scope can retry or abandon it.</p>
+      )}
+    </div>
+  );
+}
+
 function Row({ k, v, mono }: { k: string; v?: string; mono?: boolean }) {
   if (!v) return null;
   return (
@@ -302,6 +371,7 @@ const STEP_ICON: Record<StepState['state'], string> = {
   failed: '✕',
   skipped: '–',
   canceled: '⊘',
+  needs_attention: '!',
 };
 const STEP_TONE: Record<StepState['state'], string> = {
   pending: 'text-slate-400',
@@ -310,6 +380,7 @@ const STEP_TONE: Record<StepState['state'], string> = {
   failed: 'text-red-600',
   skipped: 'text-slate-400',
   canceled: 'text-amber-600',
+  needs_attention: 'text-orange-600',
 };
 
 function Steps({ d, now }: { d: Deployment; now: number }) {

@@ -6,10 +6,11 @@ import { DeploymentRow } from '../components/DeploymentRow';
 import { EmptyState, ErrorMessage, SkeletonRows, useDocumentTitle, useNow } from '../components/ui';
 import { NewDeploymentForm } from './NewDeploymentForm';
 
-const STATUSES = ['running', 'succeeded', 'failed', 'canceled'] as const;
+const STATUSES = ['running', 'needs_attention', 'succeeded', 'failed', 'canceled'] as const;
 export const POLL_MS = 2500;
 
-export const anyActive = (p: DeploymentList) => p.deployments.some((d) => d.status === 'running' || d.status === 'queued');
+export const anyActive = (p: DeploymentList) =>
+  p.deployments.some((d) => d.status === 'running' || d.status === 'queued' || d.status === 'needs_attention');
 
 export function DeploymentsPage() {
   useDocumentTitle('Deployments');
@@ -98,7 +99,7 @@ export function DeploymentsPage() {
             <option value="">Any status</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
-                {s[0].toUpperCase() + s.slice(1)}
+                {(s[0].toUpperCase() + s.slice(1)).replace('_', ' ')}
               </option>
             ))}
           </select>
