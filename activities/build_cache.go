@@ -30,9 +30,12 @@ import (
 //   - deps: the installed dependencies (node_modules of the project and, in a monorepo, of the
 //     workspace root; Yarn Berry's .yarn/cache), keyed by the exact lockfile, the package.json
 //     files, the package manager, the Node major and the machine. On an exact hit with npm's
-//     default `npm ci`, the install is skipped (the restored tree is what it would produce);
-//     other installs run over it. A project without a lockfile has no deps archive: its
-//     versions are resolved afresh on every build.
+//     default `npm ci`, the install is skipped (the restored tree is what it would produce) and
+//     the downloads are not restored at all; other installs run over it. Without a lockfile the
+//     key is the package.json files alone: the install runs over the restored tree and brings
+//     it up to date within package.json's ranges, as on a developer's machine (npm's hidden
+//     lockfile in node_modules spares it most registry look-ups), instead of resolving every
+//     version afresh.
 //   - downloads: the package manager's own download cache (npm's ~/.npm, yarn's cache,
 //     pnpm's store, corepack's package-manager downloads), keyed without the lockfile, so an
 //     install without a lockfile, or after the lockfile changed, reuses what was downloaded.
@@ -183,14 +186,15 @@ func (b *build) cachePlan(ctx context.Context, production bool) *buildCache {
 	if len(dlDirs) > 0 {
 		c.downloads = &cacheArchive{kind: buildcache.KindDownloads, dirs: dlDirs, keys: key(buildcache.KindDownloads, nil, nil)}
 	}
+	var lock []byte
 	if p.Lockfile == "" {
-		b.log.Printf("Build cache: no lockfile, so dependencies are resolved afresh; the package manager's downloads are cached")
-		return c
-	}
-	lock, err := readInRoot(b.ws, p.Lockfile, 256<<20)
-	if err != nil {
-		b.log.Printf("Build cache: installed dependencies not cached (cannot read the lockfile %s: %v)", p.Lockfile, err)
-		return c
+		b.log.Printf("Build cache: no lockfile: the installed dependencies are kept by package.json, and the install brings them up to date within its version ranges")
+	} else {
+		var err error
+		if lock, err = readInRoot(b.ws, p.Lockfile, 256<<20); err != nil {
+			b.log.Printf("Build cache: installed dependencies not cached (cannot read the lockfile %s: %v)", p.Lockfile, err)
+			return c
+		}
 	}
 	var manifests [][]byte
 	for _, d := range manifestDirs(p) {
@@ -241,14 +245,13 @@ func describeScope(scope string) string {
 // restore restores the downloads, then the installed dependencies, and reports whether the
 // dependencies were an exact hit.
 func (c *buildCache) restore(ctx context.Context) bool {
-	if c.downloads != nil {
+	hit := c.deps != nil && c.restoreArchive(ctx, c.deps)
+	// On an exact hit whose install is skipped, the downloads would be restored for nothing.
+	if c.downloads != nil && !(hit && installCommand(c.b.in.Plan, true) == "") {
 		c.restoreArchive(ctx, c.downloads)
 		c.downloadsBefore = buildcache.Fingerprint(c.b.ws, c.downloads.dirs)
 	}
-	if c.deps == nil {
-		return false
-	}
-	return c.restoreArchive(ctx, c.deps)
+	return hit
 }
 
 func (c *buildCache) restoreArchive(ctx context.Context, ar *cacheArchive) bool {
