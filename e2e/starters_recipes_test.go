@@ -73,7 +73,7 @@ var starters = []starter{
 	{
 		name: "create-react-app", what: createReactAppVersion + " (" + craTemplateVersion + ")", inDefault: true, withoutLockfile: true,
 		// create-react-app installs the dependencies itself and writes package-lock.json.
-		recipe: []op{gen("npx", createReactAppVersion, projectDir, "--template", craTemplateVersion, "--scripts-version", reactScriptsVersion)},
+		recipe:    []op{gen("npx", createReactAppVersion, projectDir, "--template", craTemplateVersion, "--scripts-version", reactScriptsVersion)},
 		framework: "cra", marker: "<title>React App</title>",
 		asset: regexp.MustCompile(`^/static/js/main\.[0-9a-f]{8}\.js$`),
 	},
@@ -125,7 +125,7 @@ var starters = []starter{
 		name: "astro", what: astroVersion + ", Astro's manual setup shaped like the basics template",
 		// create-astro downloads its templates from GitHub, which this machine cannot reach;
 		// Astro's documented manual setup needs only the npm registry.
-		recipe: astroRecipe,
+		recipe:    astroRecipe,
 		framework: "astro", marker: "<title>Astro Basics</title>",
 		asset: regexp.MustCompile(`^/_astro/astro\.[A-Za-z0-9_-]{8}\.svg$`),
 	},
@@ -195,7 +195,7 @@ var starters = []starter{
 		// The quick start's theme (Ananke) is a git submodule from GitHub, which neither this
 		// machine nor a SkyDeploy clone fetches: the site uses Hugo's own theme skeleton,
 		// filled in the way newer Hugo versions write it.
-		recipe: hugoRecipe,
+		recipe:    hugoRecipe,
 		framework: "hugo", marker: "Hello from Hugo",
 		asset: regexp.MustCompile(`^/css/main\.min\.[0-9a-f]{64}\.css$`),
 	},
