@@ -116,6 +116,11 @@ var starters = []starter{
 		name: "docusaurus", what: createDocusaurusVersion + " classic --javascript",
 		recipe: []op{
 			gen("npx", createDocusaurusVersion, projectDir, "classic", "--javascript", "--package-manager", "npm", "--skip-install"),
+			// The registry this machine reaches lacks @swc/html 1.16.22's non-Linux packages,
+			// so npm writes a lockfile without them that `npm ci` refuses ("Missing:
+			// @swc/html-darwin-arm64@ from lock file"); 1.16.2 is complete there. Not needed
+			// against registry.npmjs.org itself.
+			replace("package.json", "  \"engines\": {", "  \"overrides\": {\n    \"@swc/html\": \"1.16.2\"\n  },\n  \"engines\": {"),
 			lockfileOnly,
 		},
 		framework: "docusaurus", marker: "<title",
