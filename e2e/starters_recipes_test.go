@@ -25,9 +25,6 @@ type starter struct {
 	marker string
 	// asset matches a src or href of the root page naming an asset with a content hash.
 	asset *regexp.Regexp
-	// withoutLockfile deploys the starter a second time, from a repository without its lockfile
-	// (cold, then warm): only the package manager's download cache can help the warm install.
-	withoutLockfile bool
 	// needs names a program the host must have to make and build the starter.
 	needs string
 }
@@ -54,10 +51,10 @@ var lockfileOnly = inProject("npm", "install", "--package-lock-only")
 
 // viteStarter is create-vite's template: package.json without a lockfile, which `npm install`
 // makes on a developer's machine.
-func viteStarter(template string, inDefault, withoutLockfile bool) starter {
+func viteStarter(template string, inDefault bool) starter {
 	return starter{
 		name: "vite-" + template, what: createViteVersion + " --template " + template,
-		inDefault: inDefault, withoutLockfile: withoutLockfile,
+		inDefault: inDefault,
 		recipe: []op{
 			gen("npx", createViteVersion, projectDir, "--template", template, "--no-interactive", "--no-immediate"),
 			lockfileOnly,
@@ -68,10 +65,30 @@ func viteStarter(template string, inDefault, withoutLockfile bool) starter {
 	}
 }
 
+// Starters without their lockfile, as a developer who never committed it pushes them: only
+// the package manager's download cache can help a warm install. Each follows its original.
+func init() {
+	addWithoutLockfile("vite-react-ts", true)
+	addWithoutLockfile("create-react-app", false)
+}
+
+func addWithoutLockfile(of string, inDefault bool) {
+	for i, s := range starters {
+		if s.name != of {
+			continue
+		}
+		s.name, s.what, s.inDefault, s.from = of+"-no-lockfile", s.what+", package-lock.json removed", inDefault, of
+		s.recipe = []op{remove("package-lock.json")}
+		starters = append(starters[:i+1], append([]starter{s}, starters[i+1:]...)...)
+		return
+	}
+	panic("no starter " + of)
+}
+
 // starters is the corpus, in the order the suite deploys it.
 var starters = []starter{
 	{
-		name: "create-react-app", what: createReactAppVersion + " (" + craTemplateVersion + ")", inDefault: true, withoutLockfile: true,
+		name: "create-react-app", what: createReactAppVersion + " (" + craTemplateVersion + ")", inDefault: true,
 		// create-react-app installs the dependencies itself and writes package-lock.json.
 		recipe:    []op{gen("npx", createReactAppVersion, projectDir, "--template", craTemplateVersion, "--scripts-version", reactScriptsVersion)},
 		framework: "cra", marker: "<title>React App</title>",
@@ -108,10 +125,10 @@ var starters = []starter{
 		framework: "nextjs", marker: "<title>Create Next App</title>",
 		asset: regexp.MustCompile(`^/_next/static/(chunks|css)/[0-9a-z~_-]{8,}\.(js|css)$`),
 	},
-	viteStarter("react-ts", false, true),
-	viteStarter("vue-ts", false, false),
-	viteStarter("svelte-ts", false, false),
-	viteStarter("vanilla-ts", false, false),
+	viteStarter("react-ts", true),
+	viteStarter("vue-ts", false),
+	viteStarter("svelte-ts", false),
+	viteStarter("vanilla-ts", false),
 	{
 		name: "docusaurus", what: createDocusaurusVersion + " classic --javascript",
 		recipe: []op{

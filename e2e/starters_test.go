@@ -54,10 +54,7 @@ func TestStarters(t *testing.T) {
 				e.deployFailsAtDetect(t, s, files)
 				return
 			}
-			rows = append(rows, e.deployStarter(t, s, s.name, files, true))
-			if s.withoutLockfile {
-				rows = append(rows, e.deployStarter(t, s, s.name+"-no-lockfile", withoutLockfile(t, files), false))
-			}
+			rows = append(rows, e.deployStarter(t, s, files))
 		})
 	}
 	if len(rows) == 0 {
@@ -98,21 +95,6 @@ func selectStarters(t *testing.T, sel string) []starter {
 			}
 			out = append(out, *s)
 		}
-	}
-	return out
-}
-
-// withoutLockfile returns files without package-lock.json.
-func withoutLockfile(t *testing.T, files map[string]string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for p, c := range files {
-		if p != "package-lock.json" {
-			out[p] = c
-		}
-	}
-	if len(out) == len(files) {
-		t.Fatal("the starter has no package-lock.json to leave out")
 	}
 	return out
 }
@@ -176,15 +158,15 @@ type deployRun struct {
 type starterRow struct {
 	name, what string
 	files      int
-	lockfile   bool
 	cold, warm deployRun
 }
 
 // deployStarter deploys files from a new repository twice and checks both deployments.
-func (e *env) deployStarter(t *testing.T, s starter, repoName string, files map[string]string, lockfile bool) starterRow {
+func (e *env) deployStarter(t *testing.T, s starter, files map[string]string) starterRow {
 	t.Helper()
-	repo := e.git.NewRepo(t, repoName, files)
-	row := starterRow{name: repoName, what: s.what, files: len(files), lockfile: lockfile}
+	repo := e.git.NewRepo(t, s.name, files)
+	_, lockfile := files["package-lock.json"]
+	row := starterRow{name: s.name, what: s.what, files: len(files)}
 	var coldLog, warmLog string
 	row.cold, coldLog = e.measuredDeploy(t, s, repo.URL, "cold")
 	e.checkServed(t, s, row.cold.id)
@@ -200,7 +182,7 @@ func (e *env) deployStarter(t *testing.T, s starter, repoName string, files map[
 	if row.cold.installs && !strings.Contains(warmLog, want) {
 		t.Errorf("the warm build did not use the cache (no %q):\n%s", want, tail(warmLog, 60))
 	}
-	t.Logf("%s: cold %s, warm %s (%.0f%%)", repoName, row.cold.total.Round(100*time.Millisecond),
+	t.Logf("%s: cold %s, warm %s (%.0f%%)", s.name, row.cold.total.Round(100*time.Millisecond),
 		row.warm.total.Round(100*time.Millisecond), 100*row.warm.total.Seconds()/row.cold.total.Seconds())
 	return row
 }
@@ -335,12 +317,8 @@ func starterTable(rows []starterRow, started time.Time, load0, load1 string) str
 		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 	}
 	for _, r := range rows {
-		name := r.name
-		if !r.lockfile {
-			name += " (no lockfile)"
-		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.0f %% | %s → %s | %s → %s | %s / %s |\n",
-			name, r.what, r.files, sec(r.cold.total), sec(r.warm.total), 100*r.warm.total.Seconds()/r.cold.total.Seconds(),
+			r.name, r.what, r.files, sec(r.cold.total), sec(r.warm.total), 100*r.warm.total.Seconds()/r.cold.total.Seconds(),
 			sec(r.cold.timing["install"]), sec(r.warm.timing["install"]), sec(r.cold.timing["build"]), sec(r.warm.timing["build"]),
 			mib(max(r.cold.peak["install"], r.warm.peak["install"])), mib(max(r.cold.peak["build"], r.warm.peak["build"])))
 	}
