@@ -150,6 +150,9 @@ type deployRun struct {
 	// peak is the peak memory of each sandboxed step ("install", "build"), from its summary line;
 	// absent when the step did not run (a restored npm ci).
 	peak map[string]int64
+	// cpu is the CPU time of install and build together (less disturbed than wall time by other
+	// work on the machine).
+	cpu time.Duration
 	// installs says that the plan has an install step (a Node project), so a build cache.
 	installs bool
 }
@@ -207,7 +210,7 @@ func (e *env) measuredDeploy(t *testing.T, s starter, repoURL, label string) (de
 	if d.Plan == nil || d.Plan.Framework != s.framework {
 		t.Errorf("%s deployment %s: plan %+v, want framework %s", label, id, d.Plan, s.framework)
 	}
-	run.peak, run.timing = parseBuildLog(log)
+	run.peak, run.cpu, run.timing = parseBuildLog(log)
 	run.installs = d.Plan != nil && d.Plan.InstallCommand != ""
 	var summary []string
 	for _, l := range strings.Split(log, "\n") {
@@ -278,17 +281,22 @@ func sameMediaType(a, b string) bool {
 }
 
 var (
-	stepSummary = regexp.MustCompile(`\[build\] (Install|Build) finished in \S+ \(peak memory ([0-9.]+) (B|KiB|MiB|GiB),`)
+	stepSummary = regexp.MustCompile(`\[build\] (Install|Build) finished in \S+ \(peak memory ([0-9.]+) (B|KiB|MiB|GiB), CPU (\S+)\)`)
 	timingLine  = regexp.MustCompile(`\[build\] timing: (.*)`)
 )
 
-// parseBuildLog reads the peak memory of each step and the timing line of a build log.
-func parseBuildLog(log string) (map[string]int64, map[string]time.Duration) {
+// parseBuildLog reads the peak memory and CPU time of each step and the timing line of a
+// build log.
+func parseBuildLog(log string) (map[string]int64, time.Duration, map[string]time.Duration) {
 	units := map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 	peak := map[string]int64{}
+	var cpu time.Duration
 	for _, m := range stepSummary.FindAllStringSubmatch(log, -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		peak[strings.ToLower(m[1])] = int64(v * units[m[3]])
+		if d, err := time.ParseDuration(m[4]); err == nil {
+			cpu += d
+		}
 	}
 	timing := map[string]time.Duration{}
 	if m := timingLine.FindStringSubmatch(log); m != nil {
@@ -299,7 +307,7 @@ func parseBuildLog(log string) (map[string]int64, map[string]time.Duration) {
 			}
 		}
 	}
-	return peak, timing
+	return peak, cpu, timing
 }
 
 // starterTable renders the rows as the Markdown table of README.
@@ -307,8 +315,8 @@ func starterTable(rows []starterRow, started time.Time, load0, load1 string) str
 	var b strings.Builder
 	fmt.Fprintf(&b, "Starters deployed %s on %d cores (load average %s at the start, %s at the end); Node %s.\n\n",
 		started.UTC().Format("2006-01-02"), runtime.NumCPU(), load0, load1, nodeVersion())
-	b.WriteString("| starter | generator | files | cold s | warm s | warm/cold | install s cold → warm | build s cold → warm | peak memory install / build |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| starter | generator | files | cold s | warm s | warm/cold | install s cold → warm | build s cold → warm | CPU s cold → warm | peak memory install / build |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	sec := func(d time.Duration) string { return fmt.Sprintf("%.1f", d.Seconds()) }
 	mib := func(n int64) string {
 		if n == 0 {
@@ -317,9 +325,10 @@ func starterTable(rows []starterRow, started time.Time, load0, load1 string) str
 		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.0f %% | %s → %s | %s → %s | %s / %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.0f %% | %s → %s | %s → %s | %s → %s | %s / %s |\n",
 			r.name, r.what, r.files, sec(r.cold.total), sec(r.warm.total), 100*r.warm.total.Seconds()/r.cold.total.Seconds(),
 			sec(r.cold.timing["install"]), sec(r.warm.timing["install"]), sec(r.cold.timing["build"]), sec(r.warm.timing["build"]),
+			sec(r.cold.cpu), sec(r.warm.cpu),
 			mib(max(r.cold.peak["install"], r.warm.peak["install"])), mib(max(r.cold.peak["build"], r.warm.peak["build"])))
 	}
 	return b.String()
@@ -343,4 +352,50 @@ func nodeVersion() string {
 		return "?"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func TestParseBuildLog(t *testing.T) {
+	log := "[build] Install finished in 4.9s (peak memory 129.6 MiB, CPU 2.71s)\n" +
+		"[build] Build finished in 1m2.5s (peak memory 1.5 GiB, CPU 1m0.5s)\n" +
+		"[build] timing: download=0.01s restore=3.72s install=0.00s build=5.03s save=0.00s output=0.14s upload=0.01s total=9.08s\n"
+	peak, cpu, timing := parseBuildLog(log)
+	if mib := float64(peak["install"]) / (1 << 20); mib < 129.59 || mib > 129.61 || peak["build"] != 3<<29 {
+		t.Errorf("peak = %v", peak)
+	}
+	if cpu != 2710*time.Millisecond+60500*time.Millisecond {
+		t.Errorf("cpu = %s", cpu)
+	}
+	if timing["restore"] != 3720*time.Millisecond || timing["total"] != 9080*time.Millisecond || len(timing) != 8 {
+		t.Errorf("timing = %v", timing)
+	}
+	if p, c, tm := parseBuildLog("[build] Dependencies restored from the build cache (exact lockfile match): npm ci skipped\n"); len(p) != 0 || c != 0 || len(tm) != 0 {
+		t.Errorf("a log without summaries gave %v %s %v", p, c, tm)
+	}
+}
+
+func TestSelectStarters(t *testing.T) {
+	names := func(ss []starter) string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.name)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(selectStarters(t, "")); got != "create-react-app,nextjs-server,nextjs-export,vite-react-ts,vite-react-ts-no-lockfile" {
+		t.Errorf("default starters = %s", got)
+	}
+	if got := names(selectStarters(t, "hugo, astro")); got != "hugo,astro" {
+		t.Errorf("named starters = %s", got)
+	}
+	if got := selectStarters(t, "all"); len(got) != len(starters) {
+		t.Errorf("all = %d starters, want %d", len(got), len(starters))
+	}
+	for _, s := range starters {
+		if s.from != "" && findStarter(s.from) == nil {
+			t.Errorf("%s starts from %s, which is no starter", s.name, s.from)
+		}
+		if s.detectError == "" && (s.asset == nil || s.marker == "") {
+			t.Errorf("%s has no marker or asset to check", s.name)
+		}
+	}
 }
