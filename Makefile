@@ -75,7 +75,7 @@ test-starters: tools
 	    echo "installing: hugo"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo; \
 	  else echo "please install: hugo (Debian: sudo apt-get install hugo)"; exit 1; fi; }
 	SKYDEPLOY_TEST_STARTERS=$${SKYDEPLOY_TEST_STARTERS:-all} $(GO) test -count=1 -timeout 150m -run '^TestStarters$$' -v ./e2e/ \
-	  | grep -v '^=== \(RUN\|PAUSE\|CONT\)'; exit $${PIPESTATUS[0]}
+	  | grep --line-buffered -v '^=== \(RUN\|PAUSE\|CONT\)'; exit $${PIPESTATUS[0]}
 
 test-go: tools web
 	$(GO) test -timeout $(GO_TEST_TIMEOUT) ./...
