@@ -18,7 +18,7 @@ LDFLAGS := -X github.com/skydeploy/skydeploy/internal/version.Version=$(VERSION)
 # Jobs `make dev` runs at once: one more than the cores, so downloads overlap compiling.
 DEV_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
-.PHONY: dev test build tools temporal-cli web web-deps system-deps test-deps test-go test-web test-browser bench vet fmt clean
+.PHONY: dev test build tools temporal-cli web web-deps system-deps test-deps test-go test-web test-browser test-starters bench vet fmt clean
 
 ## dev: install what is missing, build, and run the whole platform locally (Ctrl-C stops it).
 ## The tools and the dashboard are built in parallel ($(DEV_JOBS) jobs).
@@ -96,6 +96,15 @@ api-types:
 ## test: every test — Go unit, workflow and end-to-end tests on the real stack, dashboard tests, browser e2e
 test: test-deps web
 	@bash scripts/test.sh
+
+## test-starters: every framework's default project from the npm registry (and Hugo), deployed cold and warm; prints the table of README
+test-starters: tools
+	@command -v hugo >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing: hugo"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo; \
+	  else echo "please install: hugo (Debian: sudo apt-get install hugo)"; exit 1; fi; }
+	SKYDEPLOY_TEST_STARTERS=$${SKYDEPLOY_TEST_STARTERS:-all} $(GO) test -count=1 -timeout 150m -run '^TestStarters$$' -v ./e2e/ \
+	  | grep --line-buffered -v '^=== \(RUN\|PAUSE\|CONT\)'; exit $${PIPESTATUS[0]}
 
 test-go: tools web
 	$(GO) test -timeout $(GO_TEST_TIMEOUT) ./...

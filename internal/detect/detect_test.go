@@ -33,6 +33,8 @@ var fixtures = []struct {
 	{name: "angular"},
 	{name: "sveltekit-static"},
 	{name: "sveltekit-node"},
+	{name: "sveltekit-vite-config"},
+	{name: "sveltekit-vite-config-auto"},
 	{name: "astro"},
 	{name: "nextjs-export"},
 	{name: "nextjs-server"},
