@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -172,7 +173,13 @@ func (b *build) run(ctx context.Context) (workflows.BuildResult, error) {
 	if cmd != "" {
 		b.hb.set("install")
 		t = time.Now()
-		err := b.runStep(ctx, "install", cmd, true, env, deadline)
+		installEnv := env
+		if extra := cache.installEnv(); len(extra) > 0 {
+			installEnv = maps.Clone(env)
+			maps.Copy(installEnv, extra)
+			b.log.Printf("Package downloads restored: the install takes what they hold without asking the registry again (npm_config_prefer_offline)")
+		}
+		err := b.runStep(ctx, "install", cmd, true, installEnv, deadline)
 		b.timing.install = time.Since(t)
 		if err != nil {
 			return res, err

@@ -334,6 +334,16 @@ func (c *buildCache) restoreRemote(ctx context.Context, ar *cacheArchive, scope 
 	return st, true, nil
 }
 
+// installEnv is what the install runs with because of the cache: with the package manager's
+// downloads restored, npm and pnpm take package documents and tarballs from them without asking
+// the registry again (prefer-offline; anything missing is still fetched).
+func (c *buildCache) installEnv() map[string]string {
+	if c.downloads == nil || !c.downloads.hit {
+		return nil
+	}
+	return map[string]string{"npm_config_prefer_offline": "true"}
+}
+
 // saveAfterInstall saves, into the build's own scope, the installed dependencies when they
 // were not an exact hit and the downloads when the install added to them. It runs between
 // install and build.
@@ -341,7 +351,9 @@ func (c *buildCache) saveAfterInstall(ctx context.Context) {
 	if c.deps != nil && !c.deps.hit {
 		c.save(ctx, c.deps)
 	}
-	if c.downloads != nil {
+	// Over restored dependencies, the install adds little to the downloads (package documents
+	// it looked at again); they are saved when they made a fresh install faster.
+	if c.downloads != nil && (c.deps == nil || !c.deps.hit) {
 		if now := buildcache.Fingerprint(c.b.ws, c.downloads.dirs); now != c.downloadsBefore {
 			c.save(ctx, c.downloads)
 		}
