@@ -152,7 +152,10 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	if n > 0 {
 		if berr := c.budget.take(n); berr != nil {
-			return n, berr
+			// No byte past the budget reaches the reader: a reader that asked for exactly n
+			// bytes (io.ReadFull, as go-git's pkt-line decoder does) would take them and drop
+			// the error, and the fetch would carry on.
+			return 0, berr
 		}
 	}
 	return n, err
