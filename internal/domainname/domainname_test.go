@@ -12,7 +12,7 @@ func TestCheck(t *testing.T) {
 	r := Rules{BaseDomain: "sites.example.com", Reserved: []string{"deploy.example.com:443"}}
 	for _, tc := range []struct {
 		in, want string // want "" = refused
-		reason       string
+		reason   string
 	}{
 		{"www.shop.com", "www.shop.com", ""},
 		{"  WWW.Shop.COM. ", "www.shop.com", ""},
