@@ -316,3 +316,13 @@ func (s *Store) Unlock(ctx context.Context, name string) error {
 	}
 	return err
 }
+
+// CheckWritable writes and deletes a probe object, to find out at start whether this key may
+// write certificates (the bucket policy, or a token of the certificates' own bucket).
+func (s *Store) CheckWritable(ctx context.Context) error {
+	key := s.prefix + "probe/" + s.owner
+	if err := s.objects.Put(ctx, key, []byte("ok"), storage.PutOptions{}); err != nil {
+		return err
+	}
+	return s.objects.Delete(ctx, key)
+}
