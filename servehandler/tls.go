@@ -297,7 +297,9 @@ type slogCore struct {
 	fields []zapcore.Field
 }
 
-func (c *slogCore) Enabled(l zapcore.Level) bool { return c.log.Enabled(context.Background(), slogLevel(l)) }
+func (c *slogCore) Enabled(l zapcore.Level) bool {
+	return c.log.Enabled(context.Background(), slogLevel(l))
+}
 func (c *slogCore) With(fs []zapcore.Field) zapcore.Core {
 	return &slogCore{log: c.log, fields: append(append([]zapcore.Field(nil), c.fields...), fs...)}
 }

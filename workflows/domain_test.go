@@ -133,4 +133,3 @@ func TestVerifyDomainRemoved(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
