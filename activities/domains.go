@@ -62,7 +62,9 @@ func (d *DomainActivities) CheckDomainDNS(ctx context.Context, in workflows.Doma
 		} else {
 			res.Seen = fmt.Sprintf("TXT record %s holds %q, not the token", name, strings.Join(values, `", "`))
 		}
-	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+	case errors.As(err, &dnsErr) && (dnsErr.IsNotFound || !dnsErr.IsTimeout && !dnsErr.IsTemporary):
+		// NXDOMAIN, or an answer without records (some servers send no SOA with it, which Go
+		// calls a lame referral): the record is not there yet.
 		res.Seen = "no TXT record at " + name
 	default:
 		res.Seen = "DNS look-up of " + name + " failed: " + err.Error()
