@@ -210,12 +210,16 @@ func testCertificates(t *testing.T) (rootPEM, certPEM, keyPEM []byte) {
 // SKYDEPLOY_SERVE_TLS=acme (its own certificate store, the read-only storage user).
 type tlsReplica struct {
 	http, https string
+	stop        func()
 }
 
-func startTLSReplica(t *testing.T, e *env, acme *acmeServer, httpLn, tlsLn net.Listener) *tlsReplica {
+func startTLSReplica(t *testing.T, e *env, acme *acmeServer, httpLn, tlsLn net.Listener, challenges ...string) *tlsReplica {
 	t.Helper()
 	cfg := e.cfg
 	cfg.ServeTLS, cfg.ACMECA, cfg.ACMECARoots = "acme", acme.dir, acme.apiRootPEM
+	if len(challenges) > 0 {
+		cfg.ACMEChallenges = challenges
+	}
 	log := testenv.Logger(t)
 	store := readOnlyStore(t, cfg)
 	h := servehandler.New(store, platform.ServeOptions(cfg, log))
@@ -234,8 +238,11 @@ func startTLSReplica(t *testing.T, e *env, acme *acmeServer, httpLn, tlsLn net.L
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- servehandler.ServeTLS(ctx, h, httpLn, tlsLn, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &tlsReplica{http: httpLn.Addr().String(), https: tlsLn.Addr().String()}
+	r := &tlsReplica{http: httpLn.Addr().String(), https: tlsLn.Addr().String()}
+	var once sync.Once
+	r.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(r.stop)
+	return r
 }
 
 func splitPort(addr string) (string, int) {
@@ -263,6 +270,21 @@ func (r *tlsReplica) get(host string, roots *x509.CertPool) (*http.Response, str
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res, string(body), nil
+}
+
+// listenOn listens on addr again (a stopped replica's port, which Pebble validates on).
+func listenOn(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	for i := 0; ; i++ {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln
+		}
+		if i == 50 {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func listen(t *testing.T) net.Listener {
@@ -294,7 +316,9 @@ func TestCustomDomainVerifiedAndServedOverHTTPS(t *testing.T) {
 		c.DomainCNAMETarget = "custom.sites.test"
 		c.DomainAddresses = []string{"127.0.0.1"}
 	})
-	replica1 := startTLSReplica(t, e, acme, httpLn, tlsLn)
+	// The first replica answers only HTTP-01 (on Pebble's httpPort), the third, later, only
+	// TLS-ALPN-01 (on its tlsPort): both challenge types are answered by the handler.
+	replica1 := startTLSReplica(t, e, acme, httpLn, tlsLn, "http-01")
 
 	repo := e.git.NewRepo(t, "shop-site", map[string]string{"index.html": "<h1>the shop</h1>"})
 	for _, name := range []string{"shop", "other"} {
@@ -419,12 +443,35 @@ func TestCustomDomainVerifiedAndServedOverHTTPS(t *testing.T) {
 		t.Fatalf("pending.test over HTTPS: %v, %d orders", err, acme.orders())
 	}
 
+	// A replica that answers only TLS-ALPN-01 gets a certificate for a second domain.
+	replica1.stop()
+	replica3 := startTLSReplica(t, e, acme, listenOn(t, replica1.http), listenOn(t, replica1.https), "tls-alpn-01")
+	var www api.Domain
+	if code := e.do("POST", "/api/projects/shop/domains", map[string]string{"domain": "www.shop.test"}, &www); code != http.StatusCreated {
+		t.Fatalf("add www.shop.test = %d", code)
+	}
+	acme.setTXT("_skydeploy-challenge.www.shop.test", www.Records[0].Value)
+	// No manual verify this time: the workflow's own backoff finds the record.
+	for deadline := time.Now().Add(30 * time.Second); www.Status != api.DomainVerified && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		e.do("GET", "/api/projects/shop/domains/www.shop.test", nil, &www)
+	}
+	if www.Status != api.DomainVerified {
+		t.Fatalf("www.shop.test not verified: %+v", www)
+	}
+	if res, body, err := replica3.get("www.shop.test", roots); err != nil || res.StatusCode != http.StatusOK || !strings.Contains(body, "the shop") {
+		t.Fatalf("https://www.shop.test/ over TLS-ALPN-01: %v %v %q", err, res, body)
+	}
+	if n := acme.orders(); n != 2 {
+		t.Fatalf("Pebble received %d orders, want 2", n)
+	}
+
 	// Removing the domain stops serving it within the alias TTL, on every replica.
 	if code := e.do("DELETE", "/api/projects/shop/domains/shop.test", nil, nil); code != http.StatusNoContent {
 		t.Fatalf("remove = %d", code)
 	}
 	time.Sleep(3 * e.cfg.AliasTTL)
-	for i, r := range []*tlsReplica{replica1, replica2} {
+	for i, r := range []*tlsReplica{replica3, replica2} {
 		if res, _, err := r.get("shop.test", roots); err == nil {
 			t.Errorf("replica %d still serves the removed domain over HTTPS: %d", i+1, res.StatusCode)
 		}
@@ -433,14 +480,15 @@ func TestCustomDomainVerifiedAndServedOverHTTPS(t *testing.T) {
 		t.Errorf("HTTP for the removed domain = %d, want 404", res.StatusCode)
 	}
 	var list api.DomainList
-	if code := e.do("GET", "/api/projects/shop/domains", nil, &list); code != http.StatusOK || len(list.Domains) != 1 || list.Domains[0].Domain != "pending.test" {
+	if code := e.do("GET", "/api/projects/shop/domains", nil, &list); code != http.StatusOK || len(list.Domains) != 2 ||
+		list.Domains[0].Domain != "pending.test" || list.Domains[1].Domain != "www.shop.test" {
 		t.Fatalf("domains after removal = %d %+v", code, list)
 	}
 	// Now it is free for another project.
 	if code := e.do("POST", "/api/projects/other/domains", map[string]string{"domain": "shop.test"}, nil); code != http.StatusCreated {
 		t.Errorf("adding the removed domain to another project = %d", code)
 	}
-	if n := acme.orders(); n != 1 {
-		t.Errorf("Pebble received %d orders in all, want 1", n)
+	if n := acme.orders(); n != 2 {
+		t.Errorf("Pebble received %d orders in all, want 2", n)
 	}
 }

@@ -58,6 +58,9 @@ type TLSOptions struct {
 	TLSPort    int
 	// HTTPSPort is the public HTTPS port that redirects name (443: none in the URL).
 	HTTPSPort int
+	// DisableHTTP01 and DisableTLSALPN01 turn a challenge type off (both on).
+	DisableHTTP01    bool
+	DisableTLSALPN01 bool
 	// Log receives certmagic's messages (the handler's logger).
 	Log *slog.Logger
 }
@@ -90,6 +93,9 @@ func (h *Handler) EnableTLS(o TLSOptions) error {
 	if o.Storage == nil {
 		return errors.New("serve: TLS needs a certificate storage")
 	}
+	if o.DisableHTTP01 && o.DisableTLSALPN01 {
+		return errors.New("serve: TLS needs the http-01 or the tls-alpn-01 challenge")
+	}
 	if o.CA == "" {
 		o.CA = certmagic.LetsEncryptProductionCA
 	}
@@ -120,6 +126,7 @@ func (h *Handler) EnableTLS(o TLSOptions) error {
 		// Never fall back to another CA (certmagic retries with Let's Encrypt's staging CA).
 		TestCA: o.CA, Email: o.Email, Agreed: true, TrustedRoots: o.CARoots,
 		ListenHost: o.ListenHost, AltHTTPPort: o.HTTPPort, AltTLSALPNPort: o.TLSPort,
+		DisableHTTPChallenge: o.DisableHTTP01, DisableTLSALPNChallenge: o.DisableTLSALPN01,
 		Logger: logger,
 	})
 	t.magic.Issuers = []certmagic.Issuer{&limitedIssuer{ACMEIssuer: t.issuer, orders: &t.orders}}

@@ -140,6 +140,10 @@ type Config struct {
 	// ACMEOrderInterval is the least time between two certificate orders for one host on one
 	// request handler (SKYDEPLOY_ACME_ORDER_INTERVAL).
 	ACMEOrderInterval time.Duration
+	// ACMEChallenges are the challenge types the request handler answers (SKYDEPLOY_ACME_CHALLENGES):
+	// http-01 needs the domains' port 80 to reach SKYDEPLOY_SERVE_ADDR, tls-alpn-01 their port
+	// 443 to reach SKYDEPLOY_SERVE_TLS_ADDR.
+	ACMEChallenges []string
 	// TLSS3Bucket, TLSS3AccessKey and TLSS3SecretKey put certificates in a bucket of their own
 	// (SKYDEPLOY_TLS_S3_BUCKET, _ACCESS_KEY, _SECRET_KEY), for storage without bucket policies
 	// (R2); empty: tls/ in SKYDEPLOY_S3_BUCKET with the request handler's keys.
@@ -253,6 +257,7 @@ func Default() Config {
 		ServeTLSAddr:            ":3443",
 		ACMECA:                  "https://acme-v02.api.letsencrypt.org/directory",
 		ACMEOrderInterval:       10 * time.Minute,
+		ACMEChallenges:          []string{"http-01", "tls-alpn-01"},
 		DomainVerifyTimeout:     72 * time.Hour,
 		DomainCheckInterval:     15 * time.Second,
 		DashboardOrigin:         "http://localhost:3001",
@@ -383,6 +388,7 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_ACME_CA_ROOTS", &c.ACMECARoots},
 		{"SKYDEPLOY_ACME_EMAIL", &c.ACMEEmail},
 		{"SKYDEPLOY_ACME_ORDER_INTERVAL", &c.ACMEOrderInterval},
+		{"SKYDEPLOY_ACME_CHALLENGES", &c.ACMEChallenges},
 		{"SKYDEPLOY_TLS_S3_BUCKET", &c.TLSS3Bucket},
 		{"SKYDEPLOY_TLS_S3_ACCESS_KEY", &c.TLSS3AccessKey},
 		{"SKYDEPLOY_TLS_S3_SECRET_KEY", &c.TLSS3SecretKey},
@@ -554,6 +560,14 @@ func (c Config) Validate() error {
 	case "off", "acme":
 	default:
 		errs = append(errs, fmt.Errorf("SKYDEPLOY_SERVE_TLS must be off or acme, not %q", c.ServeTLS))
+	}
+	if len(c.ACMEChallenges) == 0 {
+		errs = append(errs, errors.New("SKYDEPLOY_ACME_CHALLENGES must name http-01, tls-alpn-01 or both"))
+	}
+	for _, ch := range c.ACMEChallenges {
+		if ch != "http-01" && ch != "tls-alpn-01" {
+			errs = append(errs, fmt.Errorf("SKYDEPLOY_ACME_CHALLENGES: %q is not http-01 or tls-alpn-01", ch))
+		}
 	}
 	if (c.TLSS3AccessKey == "") != (c.TLSS3SecretKey == "") || (c.TLSS3AccessKey != "" && c.TLSS3Bucket == "") {
 		errs = append(errs, errors.New("SKYDEPLOY_TLS_S3_BUCKET, SKYDEPLOY_TLS_S3_ACCESS_KEY and SKYDEPLOY_TLS_S3_SECRET_KEY go together"))

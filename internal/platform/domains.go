@@ -41,6 +41,15 @@ func NewCertStore(cfg config.Config, serveStore *storage.Store, log *slog.Logger
 func ServeTLSOptions(cfg config.Config, certs *certstore.Store, httpLn, tlsLn net.Listener, log *slog.Logger) (servehandler.TLSOptions, error) {
 	o := servehandler.TLSOptions{
 		Storage: certs, CA: cfg.ACMECA, Email: cfg.ACMEEmail, OrderInterval: cfg.ACMEOrderInterval, Log: log,
+		DisableHTTP01: true, DisableTLSALPN01: true,
+	}
+	for _, ch := range cfg.ACMEChallenges {
+		switch ch {
+		case "http-01":
+			o.DisableHTTP01 = false
+		case "tls-alpn-01":
+			o.DisableTLSALPN01 = false
+		}
 	}
 	if cfg.ACMECARoots != "" {
 		pem, err := os.ReadFile(cfg.ACMECARoots)
