@@ -167,4 +167,3 @@ func domainsVerify(ctx context.Context, args []string) error {
 	}
 	return nil
 }
-
