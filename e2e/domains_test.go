@@ -44,24 +44,7 @@ type acmeServer struct {
 	pebbleMgmt string // Pebble's management API (roots)
 	apiRoots   *x509.CertPool
 	apiRootPEM string // file of the root of Pebble's own HTTPS
-	log        *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log        *syncBuffer
 }
 
 func freePort(t *testing.T) int {
@@ -107,10 +90,10 @@ func waitPort(t *testing.T, addr string) {
 func startACME(t *testing.T, httpPort, tlsPort int) *acmeServer {
 	t.Helper()
 	dir := t.TempDir()
-	a := &acmeServer{t: t, log: &lockedBuffer{}}
+	a := &acmeServer{t: t, log: &syncBuffer{}}
 	a.dns = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	a.mgmt = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	challLog := &lockedBuffer{}
+	challLog := &syncBuffer{}
 	startProcess(t, challLog, nil, "pebble-challtestsrv", "-dns01", a.dns, "-management", a.mgmt,
 		"-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "")
 	waitPort(t, a.mgmt)
