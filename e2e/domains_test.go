@@ -384,6 +384,15 @@ func TestCustomDomainVerifiedAndServedOverHTTPS(t *testing.T) {
 	if d.Status != api.DomainVerified || d.VerifiedAt == nil {
 		t.Fatalf("domain not verified: %+v", d)
 	}
+	if os.Getenv("SKYDEPLOY_RECORD_HISTORIES") == "1" {
+		// Pending checks, the verify signal, activation: replayed by workflows/domain_test.go.
+		tc, err := platform.TemporalClient(context.Background(), e.cfg, testenv.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveHistory(t, tc, filepath.Join(testenv.RepoRoot(t), "workflows", "testdata"), "domain-verified", d.WorkflowID, "")
+		tc.Close()
+	}
 
 	// The first HTTPS request obtains a certificate from Pebble and serves the project.
 	roots := acme.issuedRoots()
@@ -473,5 +482,12 @@ func TestCustomDomainVerifiedAndServedOverHTTPS(t *testing.T) {
 	}
 	if n := acme.orders(); n != 2 {
 		t.Errorf("Pebble received %d orders in all, want 2", n)
+	}
+	// Deleting a project removes its domains.
+	if code := e.do("DELETE", "/api/projects/shop", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("delete project = %d", code)
+	}
+	if code := e.do("POST", "/api/projects/other/domains", map[string]string{"domain": "www.shop.test"}, nil); code != http.StatusCreated {
+		t.Errorf("a deleted project's domain is still claimed: adding it elsewhere = %d", code)
 	}
 }

@@ -2,11 +2,15 @@ package workflows
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -133,3 +137,31 @@ func TestVerifyDomainRemoved(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// The recorded verification (replayed by TestReplayRecordedHistories) went through the paths
+// that matter: checks that found nothing, a verify signal, then activation.
+func TestRecordedDomainHistoryHasASignal(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "domain-verified-history.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signals, checks := 0, 0
+	for _, ev := range h.GetEvents() {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == DomainVerifySignal {
+			signals++
+		}
+	}
+	for _, a := range completedActivities(h.GetEvents()) {
+		if a == CheckDomainActivity {
+			checks++
+		}
+	}
+	if signals != 1 || checks < 2 {
+		t.Fatalf("recorded history has %d verify signals and %d checks, want 1 and at least 2", signals, checks)
+	}
+}

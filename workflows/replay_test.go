@@ -34,6 +34,9 @@ var recordedHistories = []struct {
 		[]string{CheckBranchHeadActivity, StartDeployActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
 	{"retention-history.json", RetentionWorkflowName,
 		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	// Written by e2e's TestCustomDomainVerifiedAndServedOverHTTPS: checks, a verify signal, activation.
+	{"domain-verified-history.json", DomainWorkflowName,
+		[]string{CheckDomainActivity, ActivateDomainActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the current
@@ -51,6 +54,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(Deploy, workflow.RegisterOptions{Name: DeployWorkflowName})
 	r.RegisterWorkflowWithOptions(Poll, workflow.RegisterOptions{Name: PollWorkflowName})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
+	r.RegisterWorkflowWithOptions(VerifyDomain, workflow.RegisterOptions{Name: DomainWorkflowName})
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay on the current code: %v", f, err)
