@@ -101,8 +101,13 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	if cfg.ServeS3AccessKey != "" {
 		// Where the storage has bucket policies (versitygw, MinIO), the request handler's key
 		// may read and nothing else; R2 has none, and a read-only API token does the same.
-		// It may also write its TLS certificates under tls/ (SKYDEPLOY_SERVE_TLS=acme).
-		if err := store.GrantReadOnly(ctx, cfg.ServeS3AccessKey, storage.TLSPrefix); err != nil {
+		// It may also write its TLS certificates under tls/ (SKYDEPLOY_SERVE_TLS=acme), unless
+		// they have a bucket of their own (SKYDEPLOY_TLS_S3_BUCKET).
+		var writable []string
+		if cfg.TLSS3Bucket == "" {
+			writable = append(writable, storage.TLSPrefix)
+		}
+		if err := store.GrantReadOnly(ctx, cfg.ServeS3AccessKey, writable...); err != nil {
 			log.Info("no read-only bucket policy for the request handler's key (with R2, use an API token with Object Read only)", "error", err)
 		}
 	}
