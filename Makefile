@@ -8,6 +8,9 @@ TEMPORAL_VERSION := v1.5.1
 TEMPORAL_CLI_SERIES := 1.5
 TEMPORAL_SERVER_SERIES := 1.29
 VERSITYGW_VERSION := v1.8.0
+# Pebble, Let's Encrypt's test ACME CA, and its challenge test server (DNS for test domains):
+# the custom-domain end-to-end test obtains real certificates from them.
+PEBBLE_VERSION := v2.8.0
 APT_PACKAGES := git redis-server bubblewrap
 TEST_APT_PACKAGES := chromium nginx wrk docker-compose openssl
 WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
@@ -18,7 +21,7 @@ LDFLAGS := -X github.com/skydeploy/skydeploy/internal/version.Version=$(VERSION)
 # Jobs `make dev` runs at once: one more than the cores, so downloads overlap compiling.
 DEV_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
-.PHONY: dev test build tools temporal-cli web web-deps system-deps test-deps test-go test-web test-browser test-starters bench vet fmt clean
+.PHONY: dev test build tools temporal-cli acme-tools web web-deps system-deps test-deps test-go test-web test-browser test-starters bench vet fmt clean
 
 ## dev: install what is missing, build, and run the whole platform locally (Ctrl-C stops it).
 ## The tools and the dashboard are built in parallel ($(DEV_JOBS) jobs).
@@ -52,6 +55,15 @@ $(BIN)/versitygw:
 	@echo "First run: compiling versitygw $(VERSITYGW_VERSION) (S3 server) with go install, about 5 minutes on 2 cores; it is kept in bin/."
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
+## acme-tools: Pebble and pebble-challtestsrv into bin/ (for the tests; a minute to compile)
+acme-tools: $(BIN)/pebble $(BIN)/pebble-challtestsrv
+
+$(BIN)/pebble:
+	GOBIN=$(BIN) $(GO) install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)
+
+$(BIN)/pebble-challtestsrv:
+	GOBIN=$(BIN) $(GO) install github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$(PEBBLE_VERSION)
+
 system-deps:
 	@missing=""; \
 	command -v git >/dev/null || missing="$$missing git"; \
@@ -63,8 +75,8 @@ system-deps:
 	  else echo "please install:$$missing (Debian: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-## test-deps: what the test suites need besides the tools (a browser, nginx, wrk, docker-compose)
-test-deps: tools
+## test-deps: what the test suites need besides the tools (Pebble, a browser, nginx, wrk, docker-compose)
+test-deps: tools acme-tools
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
@@ -106,7 +118,7 @@ test-starters: tools
 	SKYDEPLOY_TEST_STARTERS=$${SKYDEPLOY_TEST_STARTERS:-all} $(GO) test -count=1 -timeout 150m -run '^TestStarters$$' -v ./e2e/ \
 	  | grep --line-buffered -v '^=== \(RUN\|PAUSE\|CONT\)'; exit $${PIPESTATUS[0]}
 
-test-go: tools web
+test-go: tools acme-tools web
 	$(GO) test -timeout $(GO_TEST_TIMEOUT) ./...
 
 test-web: web-deps

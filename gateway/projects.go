@@ -204,6 +204,10 @@ func (s *Server) deleteProject(c *gin.Context) {
 		apiError(c, http.StatusServiceUnavailable, "could not delete the poll schedule: the workflow service is unavailable, try again")
 		return
 	}
+	if err := s.removeProjectDomains(ctx, p.Name); err != nil {
+		apiError(c, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	if err := aliases.DeleteProject(ctx, s.store, p.Name); err != nil {
 		apiError(c, http.StatusServiceUnavailable, "object storage is unavailable, try again")
 		return

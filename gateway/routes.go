@@ -44,6 +44,11 @@ func (s *Server) routes() {
 	a.POST("/projects/:name/poll", s.pollProject)
 	a.POST("/projects/:name/pause", s.pauseProject)
 	a.POST("/projects/:name/resume", s.resumeProject)
+	a.GET("/projects/:name/domains", s.listDomains)
+	a.POST("/projects/:name/domains", s.addDomain)
+	a.GET("/projects/:name/domains/:domain", s.getDomain)
+	a.DELETE("/projects/:name/domains/:domain", s.removeDomain)
+	a.POST("/projects/:name/domains/:domain/verify", s.verifyDomain)
 
 	a.POST("/webhooks/github", s.githubWebhook)
 	r.NoRoute(s.dashboardHandler())

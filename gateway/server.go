@@ -10,6 +10,7 @@
 //   - projects.go: create, read, change and delete projects.
 //   - project_input.go: validate a project request and merge it into the stored project.
 //   - project_actions.go: deploy, roll back, poll, pause and resume a project.
+//   - domains.go: custom domains of projects (add, list, verify, remove).
 //   - webhooks.go: GitHub push webhooks.
 //   - auth.go, metrics.go, openapi.go, dashboard.go, request.go: tokens and limits, metrics,
 //     the OpenAPI description, the dashboard, request decoding.

@@ -13,7 +13,8 @@
 //
 // It reads object storage only (never Temporal or Redis), imports of SkyDeploy only hostroute,
 // ids, manifest, siteheaders and storage, and keeps serving what it has cached when storage is
-// down. Keys are never built from the URL: a request path is cleaned,
+// down. With HTTPS on (tls.go) it also uses certmagic, whose certificate storage it is given
+// (internal/certstore, built by internal/platform): the only place it writes. Keys are never built from the URL: a request path is cleaned,
 // looked up in the deployment's manifest, and the key derives from the file's SHA-256.
 //
 // Content is read from storage once (single-flight) into one of two caches: small files in
@@ -34,5 +35,6 @@
 // respond.go (writing responses), ranges.go (merging and limiting byte ranges), paths.go
 // (path safety), redirects.go and headers.go (Netlify rules), cachecontrol.go, encoding.go,
 // cache.go (the byte-bounded memory LRU), metrics.go, admin.go, run.go (the servers and
-// graceful shutdown).
+// graceful shutdown), tls.go (HTTPS with ACME certificates obtained on demand for names that
+// route, HTTP-01 and TLS-ALPN-01, redirects to HTTPS).
 package servehandler

@@ -201,6 +201,9 @@ func equalFoldBytes(b []byte, want string) bool {
 func (h *Handler) serveFast(c *conn, fr *fastReq) (bool, error) {
 	start := time.Now()
 	hr := hostroute.Parse(string(fr.host), h.base)
+	if h.tls != nil && h.tlsHostSkipsFastLane(hr.Name, start) {
+		return false, nil
+	}
 	s := h.cachedSite(hr, start)
 	if s == nil || s.hasForced {
 		return false, nil

@@ -122,6 +122,7 @@ type Handler struct {
 	logCount atomic.Uint64
 	draining atomic.Bool
 	ready    readiness
+	tls      *tlsState // nil unless EnableTLS (tls.go)
 }
 
 // New returns a Handler reading from store. It does not contact storage: a handler started

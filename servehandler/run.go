@@ -60,10 +60,22 @@ func Run(ctx context.Context, h *Handler, addr, adminAddr string) error {
 
 // Serve is Run on listeners the caller opened (adminLn may be nil).
 func Serve(ctx context.Context, h *Handler, ln, adminLn net.Listener) error {
+	return serve(ctx, h, ln, nil, adminLn)
+}
+
+// serve serves plain HTTP on ln, HTTPS on tlsLn when it is not nil (ServeTLS, tls.go) and the
+// admin endpoints on adminLn when it is not nil.
+func serve(ctx context.Context, h *Handler, ln, tlsLn, adminLn net.Listener) error {
 	srv := NewServer(h)
 	servers := []*http.Server{srv}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	wl := newListener(ln, h)
+	if tlsLn != nil {
+		srv.Handler = h.tls.httpHandler()
+		tsrv := NewServer(h)
+		servers = append(servers, tsrv)
+		go func() { errc <- tsrv.Serve(tlsLn) }()
+	}
 	go func() { errc <- srv.Serve(wl) }()
 	if adminLn != nil {
 		admin := &http.Server{

@@ -38,6 +38,9 @@ type Options struct {
 	// server-side task-queue rate limit, so the budget holds however many workers run).
 	PollTaskQueue string
 	PollPerSecond float64
+	// Domains are the custom-domain verification activities of the light worker (with the
+	// VerifyDomain workflow); nil leaves them unregistered.
+	Domains *activities.DomainActivities
 }
 
 // RegisterLight registers the workflows and light activities on w.
@@ -60,6 +63,15 @@ func RegisterProjects(w worker.Registry, p *activities.ProjectActivities) {
 	w.RegisterActivityWithOptions(p.ApplyRetention, activity.RegisterOptions{Name: workflows.ApplyRetentionActivity})
 }
 
+// RegisterDomains registers the domain verification workflow and its activities on a light
+// worker's registry.
+func RegisterDomains(w worker.Registry, d *activities.DomainActivities) {
+	w.RegisterWorkflowWithOptions(workflows.VerifyDomain, workflow.RegisterOptions{Name: workflows.DomainWorkflowName})
+	w.RegisterActivityWithOptions(d.CheckDomainDNS, activity.RegisterOptions{Name: workflows.CheckDomainActivity})
+	w.RegisterActivityWithOptions(d.ActivateDomain, activity.RegisterOptions{Name: workflows.ActivateDomainActivity})
+	w.RegisterActivityWithOptions(d.FailDomain, activity.RegisterOptions{Name: workflows.FailDomainActivity})
+}
+
 // RegisterBuild registers the build activity on w.
 func RegisterBuild(w worker.Registry, a *activities.Activities) {
 	w.RegisterActivityWithOptions(a.BuildProject, activity.RegisterOptions{Name: workflows.BuildActivity})
@@ -71,6 +83,9 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 	if o.Light {
 		w := worker.New(c, o.TaskQueue, worker.Options{})
 		RegisterLight(w, a)
+		if o.Domains != nil {
+			RegisterDomains(w, o.Domains)
+		}
 		ws = append(ws, w)
 		if o.Projects != nil {
 			RegisterProjects(w, o.Projects)

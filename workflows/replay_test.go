@@ -39,6 +39,9 @@ var recordedHistories = []struct {
 		[]string{SignalRetry}},
 	{"retention-history.json", RetentionWorkflowName,
 		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
+	// Written by e2e's TestCustomDomainVerifiedAndServedOverHTTPS: checks, a verify signal, activation.
+	{"domain-verified-history.json", DomainWorkflowName,
+		[]string{CheckDomainActivity, ActivateDomainActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, []string{DomainVerifySignal}},
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the current
@@ -56,6 +59,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(Deploy, workflow.RegisterOptions{Name: DeployWorkflowName})
 	r.RegisterWorkflowWithOptions(Poll, workflow.RegisterOptions{Name: PollWorkflowName})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
+	r.RegisterWorkflowWithOptions(VerifyDomain, workflow.RegisterOptions{Name: DomainWorkflowName})
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay on the current code: %v", f, err)

@@ -28,6 +28,7 @@ var clientCommands = map[string]func(context.Context, []string) error{
 	"redeploy": runRedeploy,
 	"rollback": runRollback,
 	"projects": runProjects,
+	"domains":  runDomains,
 	"login":    runLogin,
 }
 

@@ -39,6 +39,9 @@ Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or f
   skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
   skydeploy retry <id> | abandon <id> [--reason R]   a deployment that needs attention
   skydeploy projects ls | show | create | update | delete | deploy | pause | resume | poll
+  skydeploy domains ls <project> | add <project> <domain> | verify <project> <domain> [--wait 2m]
+                    | rm <project> <domain>
+                                custom domains: verified by a DNS TXT record, served over HTTPS
   skydeploy projects create|update <name> [--env KEY=VALUE] [--plain-env KEY=VALUE]
                     [--env-target KEY=production|preview|all] [--unset-env KEY]
                                 --env is secret (masked; production builds unless targeted),

@@ -125,6 +125,44 @@ type Config struct {
 	// from which large files are sent with sendfile; 0 turns it off (SKYDEPLOY_SERVE_DISK_CACHE_BYTES).
 	ServeDiskCacheBytes int64
 
+	// Custom domains and HTTPS (README.md, "Custom domains").
+	// ServeTLS is off or acme: the request handler obtains certificates with ACME (SKYDEPLOY_SERVE_TLS).
+	ServeTLS string
+	// ServeTLSAddr is where the request handler serves HTTPS (SKYDEPLOY_SERVE_TLS_ADDR); its plain
+	// HTTP listener (SKYDEPLOY_SERVE_ADDR) must receive the domains' port 80 for HTTP-01.
+	ServeTLSAddr string
+	// ACMECA is the ACME directory URL (SKYDEPLOY_ACME_CA); ACMECARoots a PEM file of the roots
+	// to trust for it, empty for the system's (SKYDEPLOY_ACME_CA_ROOTS); ACMEEmail the account's
+	// contact (SKYDEPLOY_ACME_EMAIL).
+	ACMECA      string
+	ACMECARoots string
+	ACMEEmail   string
+	// ACMEOrderInterval is the least time between two certificate orders for one host on one
+	// request handler (SKYDEPLOY_ACME_ORDER_INTERVAL).
+	ACMEOrderInterval time.Duration
+	// ACMEChallenges are the challenge types the request handler answers (SKYDEPLOY_ACME_CHALLENGES):
+	// http-01 needs the domains' port 80 to reach SKYDEPLOY_SERVE_ADDR, tls-alpn-01 their port
+	// 443 to reach SKYDEPLOY_SERVE_TLS_ADDR.
+	ACMEChallenges []string
+	// TLSS3Bucket, TLSS3AccessKey and TLSS3SecretKey put certificates in a bucket of their own
+	// (SKYDEPLOY_TLS_S3_BUCKET, _ACCESS_KEY, _SECRET_KEY), for storage without bucket policies
+	// (R2); empty: tls/ in SKYDEPLOY_S3_BUCKET with the request handler's keys.
+	TLSS3Bucket    string
+	TLSS3AccessKey string
+	TLSS3SecretKey string
+	// DomainCNAMETarget and DomainAddresses are what users point their domains at: a CNAME for
+	// subdomains, A/AAAA records for apex domains (SKYDEPLOY_DOMAIN_CNAME_TARGET, SKYDEPLOY_DOMAIN_ADDRESSES).
+	DomainCNAMETarget string
+	DomainAddresses   []string
+	// DomainVerifyTimeout is how long a domain may stay pending (SKYDEPLOY_DOMAIN_VERIFY_TIMEOUT);
+	// DomainCheckInterval the first wait between DNS checks, doubling up to 10 minutes
+	// (SKYDEPLOY_DOMAIN_CHECK_INTERVAL).
+	DomainVerifyTimeout time.Duration
+	DomainCheckInterval time.Duration
+	// DomainDNSServer is the one DNS server (host:port) verification asks, empty for the
+	// system's resolver (SKYDEPLOY_DOMAIN_DNS_SERVER).
+	DomainDNSServer string
+
 	// APIToken is a deploy-scope token accepted besides those created with `skydeploy token create`
 	// (SKYDEPLOY_API_TOKEN), e.g. to bootstrap a server; compared in constant time.
 	APIToken string
@@ -222,6 +260,13 @@ func Default() Config {
 		ServeAccessLogEvery:     1,
 		ServeMaxCachedFileBytes: 1 << 20,
 		ServeDiskCacheBytes:     1 << 30,
+		ServeTLS:                "off",
+		ServeTLSAddr:            ":3443",
+		ACMECA:                  "https://acme-v02.api.letsencrypt.org/directory",
+		ACMEOrderInterval:       10 * time.Minute,
+		ACMEChallenges:          []string{"http-01", "tls-alpn-01"},
+		DomainVerifyTimeout:     72 * time.Hour,
+		DomainCheckInterval:     15 * time.Second,
 		DashboardOrigin:         "http://localhost:3001",
 		DeployRatePerMinute:     30,
 		PollInterval:            time.Minute,
@@ -346,6 +391,21 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_SERVE_ACCESS_LOG_EVERY", &c.ServeAccessLogEvery},
 		{"SKYDEPLOY_SERVE_MAX_CACHED_FILE_BYTES", &c.ServeMaxCachedFileBytes},
 		{"SKYDEPLOY_SERVE_DISK_CACHE_BYTES", &c.ServeDiskCacheBytes},
+		{"SKYDEPLOY_SERVE_TLS", &c.ServeTLS},
+		{"SKYDEPLOY_SERVE_TLS_ADDR", &c.ServeTLSAddr},
+		{"SKYDEPLOY_ACME_CA", &c.ACMECA},
+		{"SKYDEPLOY_ACME_CA_ROOTS", &c.ACMECARoots},
+		{"SKYDEPLOY_ACME_EMAIL", &c.ACMEEmail},
+		{"SKYDEPLOY_ACME_ORDER_INTERVAL", &c.ACMEOrderInterval},
+		{"SKYDEPLOY_ACME_CHALLENGES", &c.ACMEChallenges},
+		{"SKYDEPLOY_TLS_S3_BUCKET", &c.TLSS3Bucket},
+		{"SKYDEPLOY_TLS_S3_ACCESS_KEY", &c.TLSS3AccessKey},
+		{"SKYDEPLOY_TLS_S3_SECRET_KEY", &c.TLSS3SecretKey},
+		{"SKYDEPLOY_DOMAIN_CNAME_TARGET", &c.DomainCNAMETarget},
+		{"SKYDEPLOY_DOMAIN_ADDRESSES", &c.DomainAddresses},
+		{"SKYDEPLOY_DOMAIN_VERIFY_TIMEOUT", &c.DomainVerifyTimeout},
+		{"SKYDEPLOY_DOMAIN_CHECK_INTERVAL", &c.DomainCheckInterval},
+		{"SKYDEPLOY_DOMAIN_DNS_SERVER", &c.DomainDNSServer},
 		{"SKYDEPLOY_API_TOKEN", &c.APIToken},
 		{"SKYDEPLOY_REQUIRE_AUTH", &c.RequireAuth},
 		{"SKYDEPLOY_WEBHOOK_SECRET", &c.WebhookSecret},
@@ -512,6 +572,22 @@ func (c Config) Validate() error {
 	case "auto", "off":
 	default:
 		errs = append(errs, fmt.Errorf("SKYDEPLOY_BUILD_CGROUPS must be auto or off, not %q", c.BuildCgroups))
+	}
+	switch c.ServeTLS {
+	case "off", "acme":
+	default:
+		errs = append(errs, fmt.Errorf("SKYDEPLOY_SERVE_TLS must be off or acme, not %q", c.ServeTLS))
+	}
+	if len(c.ACMEChallenges) == 0 {
+		errs = append(errs, errors.New("SKYDEPLOY_ACME_CHALLENGES must name http-01, tls-alpn-01 or both"))
+	}
+	for _, ch := range c.ACMEChallenges {
+		if ch != "http-01" && ch != "tls-alpn-01" {
+			errs = append(errs, fmt.Errorf("SKYDEPLOY_ACME_CHALLENGES: %q is not http-01 or tls-alpn-01", ch))
+		}
+	}
+	if (c.TLSS3AccessKey == "") != (c.TLSS3SecretKey == "") || (c.TLSS3AccessKey != "" && c.TLSS3Bucket == "") {
+		errs = append(errs, errors.New("SKYDEPLOY_TLS_S3_BUCKET, SKYDEPLOY_TLS_S3_ACCESS_KEY and SKYDEPLOY_TLS_S3_SECRET_KEY go together"))
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("SKYDEPLOY_SECRET_KEY must be at least 32 characters"))

@@ -24,6 +24,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
+	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/servehandler"
 	"github.com/skydeploy/skydeploy/workers"
 )
@@ -86,6 +87,7 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, lig
 		return err
 	}
 	o.TaskQueue, o.BuildTaskQueue, o.Light, o.Build, o.BuildConcurrency = cfg.TaskQueue, cfg.BuildTaskQueue, light, build, cfg.BuildConcurrency
+	o.Domains = NewDomainActivities(cfg, store, log)
 	log.Info("worker starting", "task_queue", cfg.TaskQueue, "build_task_queue", cfg.BuildTaskQueue, "light", light, "build", build)
 	return workers.Run(ctx, c, acts, o)
 }
@@ -99,7 +101,13 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	if cfg.ServeS3AccessKey != "" {
 		// Where the storage has bucket policies (versitygw, MinIO), the request handler's key
 		// may read and nothing else; R2 has none, and a read-only API token does the same.
-		if err := store.GrantReadOnly(ctx, cfg.ServeS3AccessKey); err != nil {
+		// It may also write its TLS certificates under tls/ (SKYDEPLOY_SERVE_TLS=acme), unless
+		// they have a bucket of their own (SKYDEPLOY_TLS_S3_BUCKET).
+		var writable []string
+		if cfg.TLSS3Bucket == "" {
+			writable = append(writable, storage.TLSPrefix)
+		}
+		if err := store.GrantReadOnly(ctx, cfg.ServeS3AccessKey, writable...); err != nil {
 			log.Info("no read-only bucket policy for the request handler's key (with R2, use an API token with Object Read only)", "error", err)
 		}
 	}
@@ -147,6 +155,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	h := servehandler.New(store, ServeOptions(cfg, log))
 	log.Info("request handler listening", "addr", cfg.ServeAddr, "admin", cfg.ServeAdminAddr, "base_domain", cfg.BaseDomain)
+	if cfg.ServeTLS == "acme" {
+		return runServeTLS(ctx, cfg, h, store, log)
+	}
 	return servehandler.Run(ctx, h, cfg.ServeAddr, cfg.ServeAdminAddr)
 }
 

@@ -15,7 +15,15 @@ import "strings"
 //	projects/<name>.json            project settings
 //	cache/<project>/<key>.tar.gz    build caches, per project
 //	tokens/<sha256-of-token>.json   API tokens, stored hashed
-//	domains/<host>.json             custom domain -> project mapping
+//	domains/<host>.json             custom domain -> project: the routing pointer the request
+//	                                handler reads, written only once the domain is verified
+//	domain-claims/<host>.json       a project's claim on a custom domain: state (pending,
+//	                                verified, failed), verification token, reason, times; one
+//	                                per host, so a domain belongs to at most one project
+//	tls/<certmagic key>             TLS certificates, keys, ACME accounts and challenge tokens
+//	                                of the request handler (certmagic's storage), shared by every
+//	                                replica; tls/locks/<name>.json are its locks. The only prefix
+//	                                the request handler may write (GrantReadOnly)
 const (
 	SourcesPrefix     = "sources/"
 	ArtifactsPrefix   = "artifacts/"
@@ -26,6 +34,8 @@ const (
 	CachePrefix       = "cache/"
 	TokensPrefix      = "tokens/"
 	DomainsPrefix     = "domains/"
+	ClaimsPrefix      = "domain-claims/"
+	TLSPrefix         = "tls/"
 )
 
 // SourceKey is the source snapshot of deployment id.
@@ -65,3 +75,6 @@ func TokenKey(hashHex string) string { return TokensPrefix + hashHex + ".json" }
 
 // DomainKey maps a custom domain (lower case, no port) to a project.
 func DomainKey(host string) string { return DomainsPrefix + strings.ToLower(host) + ".json" }
+
+// DomainClaimKey holds a project's claim on a custom domain (lower case, no port).
+func DomainClaimKey(host string) string { return ClaimsPrefix + strings.ToLower(host) + ".json" }

@@ -25,6 +25,7 @@ func TestKeys(t *testing.T) {
 		{CacheKey("blog", "npm-1f2e"), "cache/blog/npm-1f2e.tar.gz", CachePrefix},
 		{TokenKey(sha), "tokens/" + sha + ".json", TokensPrefix},
 		{DomainKey("WWW.Example.com"), "domains/www.example.com.json", DomainsPrefix},
+		{DomainClaimKey("WWW.Example.com"), "domain-claims/www.example.com.json", ClaimsPrefix},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key = %q, want %q", tc.got, tc.want)
@@ -45,7 +46,7 @@ func TestKeys(t *testing.T) {
 		t.Error("the manifest is listed as a log part")
 	}
 	// Prefixes are disjoint: listing one never returns another's objects.
-	prefixes := []string{SourcesPrefix, ArtifactsPrefix, BlobsPrefix, DeploymentsPrefix, AliasesPrefix, ProjectsPrefix, CachePrefix, TokensPrefix, DomainsPrefix}
+	prefixes := []string{SourcesPrefix, ArtifactsPrefix, BlobsPrefix, DeploymentsPrefix, AliasesPrefix, ProjectsPrefix, CachePrefix, TokensPrefix, DomainsPrefix, ClaimsPrefix, TLSPrefix}
 	for i, a := range prefixes {
 		for j, b := range prefixes {
 			if i != j && strings.HasPrefix(a, b) {

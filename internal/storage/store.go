@@ -93,19 +93,31 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 
 // GrantReadOnly sets the bucket's policy so that the user with the given access key may read
 // objects (GetObject, HeadObject) and list them (so that a missing key is a 404, not a 403),
-// and nothing else; what the request handler uses, where the storage has users and bucket
-// policies (versitygw with its IAM, MinIO, AWS). Cloudflare R2 has no bucket policies: there,
-// create an API token with the "Object Read only" permission instead.
-func (s *Store) GrantReadOnly(ctx context.Context, accessKey string) error {
-	policy, err := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
+// and write and delete only under writablePrefixes (the request handler's TLS certificates,
+// TLSPrefix), and nothing else; what the request handler uses, where the storage has users and
+// bucket policies (versitygw with its IAM, MinIO, AWS). Cloudflare R2 has no bucket policies:
+// there, create an API token with the "Object Read only" permission instead, and give
+// certificates a bucket of their own with its own read-write token.
+func (s *Store) GrantReadOnly(ctx context.Context, accessKey string, writablePrefixes ...string) error {
+	statements := []map[string]any{{
+		"Effect":    "Allow",
+		"Principal": map[string]any{"AWS": []string{accessKey}},
+		"Action":    []string{"s3:GetObject", "s3:ListBucket"},
+		"Resource":  []string{"arn:aws:s3:::" + s.bucket, "arn:aws:s3:::" + s.bucket + "/*"},
+	}}
+	if len(writablePrefixes) > 0 {
+		var res []string
+		for _, p := range writablePrefixes {
+			res = append(res, "arn:aws:s3:::"+s.bucket+"/"+p+"*")
+		}
+		statements = append(statements, map[string]any{
 			"Effect":    "Allow",
 			"Principal": map[string]any{"AWS": []string{accessKey}},
-			"Action":    []string{"s3:GetObject", "s3:ListBucket"},
-			"Resource":  []string{"arn:aws:s3:::" + s.bucket, "arn:aws:s3:::" + s.bucket + "/*"},
-		}},
-	})
+			"Action":    []string{"s3:PutObject", "s3:DeleteObject"},
+			"Resource":  res,
+		})
+	}
+	policy, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
 	if err != nil {
 		return err
 	}

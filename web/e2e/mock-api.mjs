@@ -401,6 +401,7 @@ async function api(req, res, url) {
       return send(res, 202, { id: d.id, url: d.url, workflowId: d.workflowId });
     }
     if (action === '/poll' && req.method === 'POST') return send(res, 202, { ok: true });
+    if (action === '/domains' && req.method === 'GET') return send(res, 200, { domains: [] });
     if (action === '/pause' && req.method === 'POST') {
       p.watch.paused = true;
       return send(res, 200, { ok: true });

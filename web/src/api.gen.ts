@@ -277,3 +277,40 @@ export type WebhookDeployments = {
   /** why the push was ignored */
   ignored?: string;
 };
+
+/** A custom domain of a project. */
+export type Domain = {
+  domain: string;
+  project: string;
+  status: 'pending' | 'verified' | 'failed';
+  /** why verification failed, or what the last DNS check saw while pending */
+  reason?: string;
+  /** the DNS records to create */
+  records: DNSRecord[];
+  /** where the domain serves the project once verified */
+  url: string;
+  /** when a pending domain fails */
+  deadline: string;
+  createdAt: string;
+  checkedAt?: string;
+  verifiedAt?: string;
+  workflowId: string;
+  /** the verification workflow in the Temporal UI */
+  temporalUrl: string;
+};
+
+/** One DNS record to create at the domain's DNS provider. */
+export type DNSRecord = {
+  type: 'TXT' | 'CNAME' | 'A' | 'AAAA';
+  name: string;
+  value: string;
+  purpose: 'verify' | 'route';
+};
+
+export type DomainList = {
+  domains: Domain[];
+};
+
+export type DomainRequest = {
+  domain: string;
+};

@@ -8,6 +8,8 @@ import type {
   DeploymentList,
   DeploymentRequest,
   DeploymentStatus,
+  Domain,
+  DomainList,
   LogEnd,
   LogLine,
   Project,
@@ -184,6 +186,14 @@ export const api = {
   pollProject: (name: string) => request<PollAnswer>('POST', `/api/projects/${enc(name)}/poll`, undefined, PROJECT_404),
   pauseProject: (name: string) => request<Project>('POST', `/api/projects/${enc(name)}/pause`, undefined, PROJECT_404),
   resumeProject: (name: string) => request<Project>('POST', `/api/projects/${enc(name)}/resume`, undefined, PROJECT_404),
+
+  listDomains: (name: string, signal?: AbortSignal) =>
+    request<DomainList>('GET', `/api/projects/${enc(name)}/domains`, undefined, PROJECT_404, signal),
+  addDomain: (name: string, domain: string) => request<Domain>('POST', `/api/projects/${enc(name)}/domains`, { domain }, PROJECT_404),
+  verifyDomain: (name: string, domain: string) =>
+    request<Domain>('POST', `/api/projects/${enc(name)}/domains/${enc(domain)}/verify`, undefined, PROJECT_404),
+  removeDomain: (name: string, domain: string) =>
+    request<void>('DELETE', `/api/projects/${enc(name)}/domains/${enc(domain)}`, undefined, PROJECT_404),
 };
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { api, type Deployment } from '../api';
 import { EnvTable } from '../components/EnvTable';
+import { DomainsPanel } from '../components/DomainsPanel';
 import { Link, navigate } from '../router';
 import { useResource } from '../lib/useResource';
 import { parseTime, repoLabel } from '../lib/format';
@@ -197,6 +198,8 @@ export function ProjectPage({ name }: { name: string }) {
           )}
         </section>
       </div>
+
+      {p && <DomainsPanel project={name} />}
 
       {p && (
         <section className="card" aria-labelledby="env-h">
