@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	a.POST("/projects/:name/pause", s.pauseProject)
 	a.POST("/projects/:name/resume", s.resumeProject)
 
+	s.uploadsRoutes(a)
+
 	a.POST("/webhooks/github", s.githubWebhook)
 	r.NoRoute(s.dashboardHandler())
 }
@@ -82,5 +84,6 @@ func (s *Server) getConfig(c *gin.Context) {
 		TemporalNamespace: s.cfg.TemporalNamespace,
 		AuthRequired:      s.authRequired(),
 		Version:           version.Version,
+		Uploads:           s.uploadLimits().API(),
 	})
 }

@@ -8,6 +8,7 @@
 // deployment.go: deployment states, steps, a deployment's status and view, the deploy request.
 // project.go: projects, their environment variables and watch settings, in views and requests.
 // misc.go: the gateway's public settings, errors and small answers.
+// upload.go: folders deployed from the command line: manifests, contents, the deploy request.
 //
 // It must never import Temporal, Redis, object storage, gin or any role package: it is data,
 // and the only SkyDeploy package it knows is internal/detect (a deployment shows its build plan).

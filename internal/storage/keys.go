@@ -16,6 +16,12 @@ import "strings"
 //	cache/<project>/<key>.tar.gz    build caches, per project
 //	tokens/<sha256-of-token>.json   API tokens, stored hashed
 //	domains/<host>.json             custom domain -> project mapping
+//	uploads/manifests/<id>.json     an uploaded folder's manifest (paths, hashes, sizes, modes)
+//	uploads/blobs/<sha256>          a content of uploaded folders, stored once; never served:
+//	                                unlike blobs/, these are sources nobody published.
+//	                                Manifests go a day (SKYDEPLOY_UPLOAD_TTL) after they were
+//	                                made, contents a day after their upload when no manifest
+//	                                lists them any more (activities/uploads.go)
 const (
 	SourcesPrefix     = "sources/"
 	ArtifactsPrefix   = "artifacts/"
@@ -26,6 +32,9 @@ const (
 	CachePrefix       = "cache/"
 	TokensPrefix      = "tokens/"
 	DomainsPrefix     = "domains/"
+
+	UploadManifestsPrefix = "uploads/manifests/"
+	UploadBlobsPrefix     = "uploads/blobs/"
 )
 
 // SourceKey is the source snapshot of deployment id.
@@ -65,3 +74,9 @@ func TokenKey(hashHex string) string { return TokensPrefix + hashHex + ".json" }
 
 // DomainKey maps a custom domain (lower case, no port) to a project.
 func DomainKey(host string) string { return DomainsPrefix + strings.ToLower(host) + ".json" }
+
+// UploadManifestKey is the manifest of upload id.
+func UploadManifestKey(id string) string { return UploadManifestsPrefix + id + ".json" }
+
+// UploadBlobKey is an uploaded content, named by its hex SHA-256.
+func UploadBlobKey(sha256Hex string) string { return UploadBlobsPrefix + sha256Hex }

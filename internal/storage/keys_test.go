@@ -25,6 +25,8 @@ func TestKeys(t *testing.T) {
 		{CacheKey("blog", "npm-1f2e"), "cache/blog/npm-1f2e.tar.gz", CachePrefix},
 		{TokenKey(sha), "tokens/" + sha + ".json", TokensPrefix},
 		{DomainKey("WWW.Example.com"), "domains/www.example.com.json", DomainsPrefix},
+		{UploadManifestKey("u0123456789abcdef01234567"), "uploads/manifests/u0123456789abcdef01234567.json", UploadManifestsPrefix},
+		{UploadBlobKey(sha), "uploads/blobs/" + sha, UploadBlobsPrefix},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key = %q, want %q", tc.got, tc.want)
