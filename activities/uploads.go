@@ -161,7 +161,6 @@ func (a *Activities) writeUploadedFiles(ctx context.Context, src string, files [
 					return err
 				}
 			}
-			activity.RecordHeartbeat(gctx)
 			return nil
 		})
 	}
@@ -244,7 +243,9 @@ func (a *Activities) storeSnapshot(ctx context.Context, deploymentID, src, key s
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return st, 0, fmt.Errorf("rewind snapshot: %w", err)
 	}
-	activity.RecordHeartbeat(ctx, "uploading")
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, "uploading")
+	}
 	if err := a.Store.PutReader(ctx, key, tmp, size, storage.PutOptions{ContentType: "application/gzip"}); err != nil {
 		return st, size, transient("StorageUnavailable", err, "upload source snapshot")
 	}
@@ -303,6 +304,7 @@ func (a *Activities) CollectUploads(ctx context.Context, in workflows.CollectUpl
 	if in.TTL <= 0 {
 		return res, permanent(workflows.ErrInvalidInput, "refusing to collect uploads with a TTL of %s", in.TTL)
 	}
+	defer keepAlive(ctx, 30*time.Second)()
 	cutoff := time.Now().Add(-in.TTL)
 	blobs, err := a.Store.List(ctx, storage.UploadBlobsPrefix)
 	if err != nil {
@@ -344,7 +346,6 @@ func (a *Activities) CollectUploads(ctx context.Context, in workflows.CollectUpl
 			for _, f := range m.Files {
 				referenced[f.SHA256] = true
 			}
-			activity.RecordHeartbeat(ctx)
 		}
 		return nil
 	}
