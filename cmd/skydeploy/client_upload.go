@@ -130,7 +130,7 @@ func short(sha string) string {
 func sendContents(ctx context.Context, c *apiclient.Client, folder *localfolder.Folder, up api.Upload) error {
 	reused := up.Contents - len(up.Missing)
 	if len(up.Missing) == 0 {
-		fmt.Printf("Nothing to upload: all %d contents are already on the server\n", up.Contents)
+		fmt.Printf("Nothing to upload: all %s are already on the server\n", contents(up.Contents))
 		return nil
 	}
 	fmt.Printf("Uploading %d of %d contents (%s); %d already on the server\n", len(up.Missing), up.Contents, bytesize.Format(up.MissingBytes), reused)
@@ -289,5 +289,13 @@ func (p *progress) stop() {
 // done stops the display and prints the outcome.
 func (p *progress) done() {
 	p.stop()
-	fmt.Fprintf(p.w, "Uploaded %d contents (%s) in %s\n", p.total, bytesize.Format(p.totalBytes), fmtDuration(time.Since(p.begin)))
+	fmt.Fprintf(p.w, "Uploaded %s (%s) in %s\n", contents(p.total), bytesize.Format(p.totalBytes), fmtDuration(time.Since(p.begin)))
+}
+
+// contents says "1 content" or "N contents".
+func contents(n int) string {
+	if n == 1 {
+		return "1 content"
+	}
+	return fmt.Sprintf("%d contents", n)
 }
