@@ -32,6 +32,11 @@ var wireTypes = map[string]reflect.Type{
 	"ProjectList": reflect.TypeFor[api.ProjectList](), "RollbackRequest": reflect.TypeFor[api.RollbackRequest](),
 	"PollAnswer": reflect.TypeFor[api.PollAnswer](), "WebhookAck": reflect.TypeFor[api.WebhookAck](),
 	"WebhookDeployments": reflect.TypeFor[api.WebhookDeployments](), "Attention": reflect.TypeFor[api.Attention](),
+	// Uploaded folders (internal/api/upload.go).
+	"UploadLimits": reflect.TypeFor[api.UploadLimits](), "UploadFile": reflect.TypeFor[api.UploadFile](),
+	"UploadRequest": reflect.TypeFor[api.UploadRequest](), "Upload": reflect.TypeFor[api.Upload](),
+	"UploadedContent": reflect.TypeFor[api.UploadedContent](), "UploadGit": reflect.TypeFor[api.UploadGit](),
+	"UploadDeployRequest": reflect.TypeFor[api.UploadDeployRequest](), "UploadSource": reflect.TypeFor[api.UploadSource](),
 }
 
 // notStructs are schemas with no Go struct behind them, and why.
