@@ -523,3 +523,40 @@ func TestFolderUploadCollection(t *testing.T) {
 		t.Errorf("the recent upload was deleted")
 	}
 }
+
+// TestRecordUploadHistory records the history of a deployment of an uploaded folder (upload,
+// detect, publish) into workflows/testdata/deploy-upload-history.json, and of a run of the
+// schedule collect-uploads into collect-uploads-history.json, which the replay test in
+// workflows/ replays. It only runs when asked, like TestRecordWorkflowHistories:
+// SKYDEPLOY_RECORD_HISTORIES=1 go test ./e2e/ -run TestRecordUploadHistory.
+func TestRecordUploadHistory(t *testing.T) {
+	if os.Getenv("SKYDEPLOY_RECORD_HISTORIES") != "1" {
+		t.Skip("set SKYDEPLOY_RECORD_HISTORIES=1 to record workflow histories into workflows/testdata/")
+	}
+	e := startEnv(t, nil)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "site")
+	writeTree(t, dir, map[string]string{"index.html": "<h1>recorded upload</h1>", "css/site.css": "h1{color:teal}"})
+	gitIn(t, dir, "init", "-q", "-b", "main")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", "recorded")
+	r := runCLI(t, map[string]string{"SKYDEPLOY_API_URL": e.api.URL, "SKYDEPLOY_TOKEN": e.cfg.APIToken}, "deploy", dir)
+	if r.code != 0 {
+		t.Fatalf("deploy:\n%s", r)
+	}
+	id := deployedID(t, r)
+	tc, err := platform.TemporalClient(ctx, e.cfg, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	dir = filepath.Join(testenv.RepoRoot(t), "workflows", "testdata")
+	saveHistory(t, tc, dir, "deploy-upload", "deploy-"+id, "", e.cfg.APIToken, e.cfg.S3SecretKey)
+
+	// A run of the schedule collect-uploads.
+	if err := control.New(tc, control.SettingsFrom(e.cfg), testenv.Logger(t)).CollectUploadsNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run := waitWorkflow(t, tc, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Completed'", workflows.CollectUploadsWorkflowName), time.Minute)
+	saveHistory(t, tc, dir, "collect-uploads", run.Execution.WorkflowId, run.Execution.RunId, e.cfg.APIToken, e.cfg.S3SecretKey)
+}

@@ -34,6 +34,11 @@ var recordedHistories = []struct {
 		[]string{CheckBranchHeadActivity, StartDeployActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
 	{"retention-history.json", RetentionWorkflowName,
 		[]string{RunningDeploymentsActivity, ApplyRetentionActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	// Recorded by TestRecordUploadHistory in e2e/folder_test.go.
+	{"deploy-upload-history.json", DeployWorkflowName,
+		[]string{MaterializeActivity, DetectActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
+	{"collect-uploads-history.json", CollectUploadsWorkflowName,
+		[]string{CollectUploadsActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED},
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the current
@@ -51,6 +56,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(Deploy, workflow.RegisterOptions{Name: DeployWorkflowName})
 	r.RegisterWorkflowWithOptions(Poll, workflow.RegisterOptions{Name: PollWorkflowName})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
+	r.RegisterWorkflowWithOptions(CollectUploads, workflow.RegisterOptions{Name: CollectUploadsWorkflowName})
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay on the current code: %v", f, err)
