@@ -138,13 +138,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	}); err != nil {
 		return d.fail(ctx, err)
 	}
-	d.status.Plan = &plan
-	kind := plan.Framework
-	if kind == "" {
-		kind = string(plan.Kind)
-	}
-	d.upsert(ctx, AttrKind.ValueSet(kind))
-	d.saveMemo(ctx)
+	d.planned(ctx, plan)
 
 	var uploaded UploadResult
 	if err := d.step(ctx, StepUpload, func() error {

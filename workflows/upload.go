@@ -81,6 +81,12 @@ func (d *deployment) runUpload(ctx, light workflow.Context) (DeploymentStatus, e
 			return d.fail(ctx, err)
 		}
 	}
+	d.planned(ctx, plan)
+	return d.buildAndPublish(ctx, light, plan, src, commit)
+}
+
+// planned records the build plan: in the status, the kind search attribute and the memo.
+func (d *deployment) planned(ctx workflow.Context, plan detect.Plan) {
 	d.status.Plan = &plan
 	kind := plan.Framework
 	if kind == "" {
@@ -88,5 +94,4 @@ func (d *deployment) runUpload(ctx, light workflow.Context) (DeploymentStatus, e
 	}
 	d.upsert(ctx, AttrKind.ValueSet(kind))
 	d.saveMemo(ctx)
-	return d.buildAndPublish(ctx, light, plan, src, commit)
 }

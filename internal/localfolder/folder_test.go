@@ -237,7 +237,12 @@ func TestGitInfo(t *testing.T) {
 	git("checkout", "-q", "--detach")
 	t.Setenv("GITHUB_REF_TYPE", "branch")
 	t.Setenv("GITHUB_REF_NAME", "main")
+	t.Setenv("GITHUB_HEAD_REF", "")
 	if g := GitInfo(ctx, dir); g == nil || g.Branch != "main" {
 		t.Errorf("detached HEAD in GitHub Actions: %+v", g)
+	}
+	t.Setenv("GITHUB_HEAD_REF", "fix/typo")
+	if g := GitInfo(ctx, dir); g == nil || g.Branch != "fix/typo" {
+		t.Errorf("a pull request in GitHub Actions: %+v", g)
 	}
 }

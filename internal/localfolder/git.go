@@ -17,8 +17,8 @@ const maxMessageBytes = 4000
 // GitInfo describes the git checkout dir belongs to: its HEAD commit (hash, message, author),
 // its branch and whether the working tree differs from it. It is nil when dir is in no
 // checkout, the checkout has no commit yet, or git is not installed. On a detached HEAD (as
-// CI systems check out), the branch comes from GITHUB_REF_NAME when GitHub Actions says it
-// is one.
+// CI systems check out), the branch comes from GitHub Actions: a pull request's head branch
+// (GITHUB_HEAD_REF), else the pushed branch (GITHUB_REF_NAME when GITHUB_REF_TYPE is branch).
 func GitInfo(ctx context.Context, dir string) *api.UploadGit {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil
@@ -42,6 +42,8 @@ func GitInfo(ctx context.Context, dir string) *api.UploadGit {
 	g := &api.UploadGit{Commit: strings.ToLower(commit)}
 	if branch, ok := git("symbolic-ref", "--short", "-q", "HEAD"); ok {
 		g.Branch = branch
+	} else if head := os.Getenv("GITHUB_HEAD_REF"); head != "" {
+		g.Branch = head // a pull request's branch
 	} else if os.Getenv("GITHUB_REF_TYPE") == "branch" {
 		g.Branch = os.Getenv("GITHUB_REF_NAME")
 	}
