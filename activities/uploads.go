@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (a *Activities) MaterializeUpload(ctx context.Context, in workflows.Materia
 		return res, permanent(workflows.ErrInvalidInput, "refusing to work on upload %q: not an upload id", in.UploadID)
 	}
 	defer keepAlive(ctx, 10*time.Second)()
-	log := a.newStepLog(ctx, in.DeploymentID, workflows.StepUpload)
+	log := a.newStepLogAt(ctx, in.DeploymentID, workflows.StepUpload, slices.Index(workflows.UploadSteps, workflows.StepUpload))
 	defer log.Close(ctx)
 	m, err := a.readUploadManifest(ctx, in.UploadID)
 	if err != nil {

@@ -101,6 +101,12 @@ func TestMaterializeUpload(t *testing.T) {
 		t.Errorf("bin/run.sh lost its executable bit: %v %v", st, err)
 	}
 
+	// Its log is archived as the first step's: archived parts sort in the order steps ran.
+	parts, err := store.List(ctx, storage.LogPrefix(dep))
+	if err != nil || len(parts) != 1 || !strings.HasPrefix(strings.TrimPrefix(parts[0].Key, storage.LogPrefix(dep)), "0-upload-") {
+		t.Errorf("archived log parts %+v, %v: want one, first in order", parts, err)
+	}
+
 	// Another worker (an empty work dir) unpacks the snapshot for detection.
 	other := &Activities{Store: store, Settings: a.Settings}
 	other.Settings.WorkDir = t.TempDir()
