@@ -11,12 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/skydeploy/skydeploy/internal/bytesize"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/gitfetch"
-	"github.com/skydeploy/skydeploy/internal/snapshot"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/workflows"
 )
@@ -133,6 +130,9 @@ func (a *Activities) cloneSlot(ctx context.Context, log *stepLog) (release func(
 // ensureWorkspace returns the source directory of the deployment's commit, fetching it again
 // when this worker does not have it (another worker cloned it, or this one restarted).
 func (a *Activities) ensureWorkspace(ctx context.Context, in workflows.CloneInput, log *stepLog) (string, error) {
+	if in.SourceKey != "" {
+		return a.ensureSourceWorkspace(ctx, in, log) // an uploaded folder (uploads.go)
+	}
 	ws := a.workspace(in.DeploymentID)
 	if sha, err := os.ReadFile(filepath.Join(ws, "commit")); err == nil && in.Commit != "" && string(sha) == in.Commit {
 		return filepath.Join(ws, "src"), nil
@@ -217,28 +217,11 @@ func (a *Activities) UploadSource(ctx context.Context, in workflows.CloneInput) 
 	if err != nil {
 		return res, err
 	}
-	tmp, err := os.CreateTemp(a.workspace(in.DeploymentID), "source-*.tar.gz")
-	if err != nil {
-		return res, fmt.Errorf("create snapshot file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	st, err := snapshot.Pack(tmp, src, nil)
-	if err != nil {
-		return res, fmt.Errorf("pack source: %w", err)
-	}
-	size, err := tmp.Seek(0, 2)
-	if err != nil {
-		return res, fmt.Errorf("size snapshot: %w", err)
-	}
-	if _, err := tmp.Seek(0, 0); err != nil {
-		return res, fmt.Errorf("rewind snapshot: %w", err)
-	}
-	activity.RecordHeartbeat(ctx, "uploading")
 	key := storage.SourceKey(in.DeploymentID)
-	if err := a.Store.PutReader(ctx, key, tmp, size, storage.PutOptions{ContentType: "application/gzip"}); err != nil {
+	st, size, err := a.storeSnapshot(ctx, in.DeploymentID, src, key)
+	if err != nil {
 		log.Printf("Upload failed, will retry: %v", err)
-		return res, transient("StorageUnavailable", err, "upload source snapshot")
+		return res, err
 	}
 	log.Printf("Uploaded source snapshot: %d files, %s (%s compressed)", st.Files, bytesize.Format(st.Bytes), bytesize.Format(size))
 	return workflows.UploadResult{Key: key, Files: st.Files, Bytes: st.Bytes}, nil

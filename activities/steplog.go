@@ -38,15 +38,21 @@ type stepLog struct {
 }
 
 func (a *Activities) newStepLog(ctx context.Context, deploymentID, step string) *stepLog {
-	attempt := int32(1)
-	if activity.IsActivity(ctx) {
-		attempt = activity.GetInfo(ctx).Attempt
-	}
 	idx := 0
 	for i, s := range workflows.AllSteps {
 		if s == step {
 			idx = i
 		}
+	}
+	return a.newStepLogAt(ctx, deploymentID, step, idx)
+}
+
+// newStepLogAt is newStepLog for a step that runs idx-th (its archived parts sort by it): a
+// deployment of an uploaded folder runs its upload step first (uploads.go).
+func (a *Activities) newStepLogAt(ctx context.Context, deploymentID, step string, idx int) *stepLog {
+	attempt := int32(1)
+	if activity.IsActivity(ctx) {
+		attempt = activity.GetInfo(ctx).Attempt
 	}
 	l := &stepLog{
 		a: a, id: deploymentID, step: step,

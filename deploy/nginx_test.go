@@ -234,6 +234,19 @@ func TestNginxRouting(t *testing.T) {
 		}
 	})
 
+	t.Run("uploaded contents may be large", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPut, https("deploy.test", "/api/uploads/u1/contents/ab"), strings.NewReader(strings.Repeat("x", 8<<20)))
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(body) != "gateway PUT /api/uploads/u1/contents/ab" {
+			t.Fatalf("8 MiB content: %d %q, want the gateway's answer", res.StatusCode, body)
+		}
+	})
+
 	t.Run("API bodies are capped at 1 MiB", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPut, https("deploy.test", "/api/projects/p"), strings.NewReader(strings.Repeat("x", 2<<20)))
 		res, err := client.Do(req)

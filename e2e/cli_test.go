@@ -33,7 +33,7 @@ func (r cliResult) String() string {
 
 // runCLI runs the skydeploy binary with only the given SKYDEPLOY_* client settings (and an
 // empty configuration file path), so the developer's own settings never leak in.
-func runCLI(t *testing.T, env map[string]string, args ...string) cliResult {
+func runCLI(t testing.TB, env map[string]string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -12,7 +12,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/auth"
 )
 
-// maxBodyBytes bounds every API request body.
+// maxBodyBytes bounds every API request body but uploads' (bodyLimit).
 const maxBodyBytes = 1 << 20
 
 // publicAPIPaths need no token: the dashboard reads the config to know whether to ask for one;
@@ -38,7 +38,7 @@ func (s *Server) security() gin.HandlerFunc {
 			return
 		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.bodyLimit(c))
 		}
 		if !s.authRequired() || publicAPIPath(c.Request.URL.Path) {
 			c.Next()

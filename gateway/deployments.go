@@ -170,6 +170,10 @@ func (s *Server) redeployDeployment(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if d.Upload != nil {
+		s.redeployUpload(c, d) // uploads.go
+		return
+	}
 	in, err := s.deployInput(api.DeploymentRequest{
 		RepoURL: d.RepoURL, Branch: d.Branch, RootDir: d.Overrides.RootDir, InstallCommand: d.Overrides.InstallCommand,
 		BuildCommand: d.Overrides.BuildCommand, OutputDir: d.Overrides.OutputDir,

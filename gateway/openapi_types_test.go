@@ -34,6 +34,11 @@ var wireTypes = map[string]reflect.Type{
 	"WebhookDeployments": reflect.TypeFor[api.WebhookDeployments](), "Attention": reflect.TypeFor[api.Attention](),
 	"SignaledDeployment": reflect.TypeFor[api.SignaledDeployment](), "AbandonRequest": reflect.TypeFor[api.AbandonRequest](),
 	"TokenInfo": reflect.TypeFor[api.TokenInfo](),
+	// Uploaded folders (internal/api/upload.go).
+	"UploadLimits": reflect.TypeFor[api.UploadLimits](), "UploadFile": reflect.TypeFor[api.UploadFile](),
+	"UploadRequest": reflect.TypeFor[api.UploadRequest](), "Upload": reflect.TypeFor[api.Upload](),
+	"UploadedContent": reflect.TypeFor[api.UploadedContent](), "UploadGit": reflect.TypeFor[api.UploadGit](),
+	"UploadDeployRequest": reflect.TypeFor[api.UploadDeployRequest](), "UploadSource": reflect.TypeFor[api.UploadSource](),
 }
 
 // notStructs are schemas with no Go struct behind them, and why.

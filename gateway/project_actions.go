@@ -162,22 +162,8 @@ func (s *Server) scheduleError(c *gin.Context, project string, err error) {
 // production branch goes live at the project's URL, other branches deploy as previews. The
 // repository must be the project's.
 func (s *Server) attachToProject(c *gin.Context, in workflows.DeployInput, name string) (workflows.DeployInput, bool) {
-	ps, err := s.projectStore()
-	if err != nil {
-		apiError(c, http.StatusInternalServerError, err.Error())
-		return in, false
-	}
-	if ids.ValidateProject(name) != nil {
-		apiError(c, http.StatusUnprocessableEntity, "project "+name+" does not exist")
-		return in, false
-	}
-	p, err := ps.Get(c.Request.Context(), name)
-	if errors.Is(err, projects.ErrNotFound) {
-		apiError(c, http.StatusUnprocessableEntity, "project "+name+" does not exist")
-		return in, false
-	}
-	if err != nil {
-		apiError(c, http.StatusServiceUnavailable, "object storage is unavailable, try again")
+	p, ok := s.namedProject(c, name) // uploads.go
+	if !ok {
 		return in, false
 	}
 	if !repourl.SameRepository(in.RepoURL, p.RepoURL) {

@@ -50,6 +50,8 @@ func (s *Server) routes() {
 	a.DELETE("/projects/:name/domains/:domain", s.removeDomain)
 	a.POST("/projects/:name/domains/:domain/verify", s.verifyDomain)
 
+	s.uploadsRoutes(a)
+
 	a.POST("/webhooks/github", s.githubWebhook)
 	r.NoRoute(s.dashboardHandler())
 }
@@ -103,5 +105,6 @@ func (s *Server) getConfig(c *gin.Context) {
 		TemporalNamespace: s.cfg.TemporalNamespace,
 		AuthRequired:      s.authRequired(),
 		Version:           version.Version,
+		Uploads:           s.uploadLimits().API(),
 	})
 }

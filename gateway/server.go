@@ -12,6 +12,7 @@
 //   - project_actions.go: deploy, roll back, poll, pause and resume a project.
 //   - domains.go: custom domains of projects (add, list, verify, remove).
 //   - webhooks.go: GitHub push webhooks.
+//   - uploads.go: folders deployed from the command line: manifests, contents, deploy.
 //   - auth.go, metrics.go, openapi.go, dashboard.go, request.go: tokens and limits, metrics,
 //     the OpenAPI description, the dashboard, request decoding.
 //
@@ -64,6 +65,8 @@ type Server struct {
 	engine    *gin.Engine
 	tokens    *auth.Store
 	limiter   *deployLimiter
+	// manifests caches upload manifests for the content route (uploads.go).
+	manifests manifestCache
 }
 
 // Deps are the gateway's dependencies.

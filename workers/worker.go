@@ -53,6 +53,11 @@ func RegisterLight(w worker.Registry, a *activities.Activities) {
 	w.RegisterActivityWithOptions(a.UploadSource, activity.RegisterOptions{Name: workflows.UploadActivity})
 	w.RegisterActivityWithOptions(a.PublishDeployment, activity.RegisterOptions{Name: workflows.PublishActivity})
 	w.RegisterActivityWithOptions(a.ReportStatus, activity.RegisterOptions{Name: workflows.StatusActivity})
+	// Uploaded folders (skydeploy deploy DIR): their source snapshot, and the schedule that
+	// removes stale uploads.
+	w.RegisterWorkflowWithOptions(workflows.CollectUploads, workflow.RegisterOptions{Name: workflows.CollectUploadsWorkflowName})
+	w.RegisterActivityWithOptions(a.MaterializeUpload, activity.RegisterOptions{Name: workflows.MaterializeActivity})
+	w.RegisterActivityWithOptions(a.CollectUploads, activity.RegisterOptions{Name: workflows.CollectUploadsActivity})
 }
 
 // RegisterProjects registers the project activities on a light worker's registry.

@@ -42,8 +42,9 @@ const (
 )
 
 func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
-	steps := make([]StepState, len(AllSteps))
-	for i, s := range AllSteps {
+	names := StepsOf(in)
+	steps := make([]StepState, len(names))
+	for i, s := range names {
 		steps[i] = StepState{Name: s, State: StepPending}
 	}
 	created := in.RequestedAt
@@ -53,7 +54,7 @@ func newDeployment(ctx workflow.Context, in DeployInput) *deployment {
 	return &deployment{in: in, status: DeploymentStatus{
 		ID: in.DeploymentID, State: StateQueued, Steps: steps, RepoURL: in.RepoURL, Branch: in.Branch,
 		Project: in.Project, Production: in.Production, URL: in.URL, CreatedAt: created,
-		Trigger: in.Trigger, Overrides: in.Overrides,
+		Trigger: in.Trigger, Overrides: in.Overrides, Upload: in.Upload,
 	}}
 }
 
@@ -111,6 +112,11 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         withAttempts(lightRetry, in.StepAttempts),
 	})
+	if in.Upload != nil {
+		// An uploaded folder: a path of its own (upload.go) that recorded histories, all of
+		// clones, never take.
+		return d.runUpload(ctx, light)
+	}
 
 	cloneIn := CloneInput{DeploymentID: in.DeploymentID, RepoURL: in.RepoURL, Branch: in.Branch, Commit: in.Commit}
 	var cloned CloneResult
@@ -132,13 +138,7 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	}); err != nil {
 		return d.fail(ctx, err)
 	}
-	d.status.Plan = &plan
-	kind := plan.Framework
-	if kind == "" {
-		kind = string(plan.Kind)
-	}
-	d.upsert(ctx, AttrKind.ValueSet(kind))
-	d.saveMemo(ctx)
+	d.planned(ctx, plan)
 
 	var uploaded UploadResult
 	if err := d.step(ctx, StepUpload, func() error {
@@ -146,7 +146,13 @@ func (d *deployment) run(ctx workflow.Context) (DeploymentStatus, error) {
 	}); err != nil {
 		return d.fail(ctx, err)
 	}
+	return d.buildAndPublish(ctx, light, plan, uploaded, commit)
+}
 
+// buildAndPublish builds the stored source snapshot when the plan needs it, then publishes the
+// build output (or the snapshot itself) and ends the deployment.
+func (d *deployment) buildAndPublish(ctx, light workflow.Context, plan detect.Plan, uploaded UploadResult, commit Commit) (DeploymentStatus, error) {
+	in := d.in
 	publishIn := PublishInput{DeploymentID: in.DeploymentID, Project: in.Project, Branch: in.Branch, RepoURL: in.RepoURL, Commit: commit, Plan: plan, AliasLabels: in.AliasLabels, RequestedAt: d.status.CreatedAt}
 	if plan.NeedsBuild() {
 		build := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{

@@ -39,6 +39,7 @@ func (s *deploySuite) SetupTest() {
 	s.env.RegisterActivityWithOptions(buildStub, activity.RegisterOptions{Name: BuildActivity})
 	s.env.RegisterActivityWithOptions(publishStub, activity.RegisterOptions{Name: PublishActivity})
 	s.env.RegisterActivityWithOptions(statusStub, activity.RegisterOptions{Name: StatusActivity})
+	s.env.RegisterActivityWithOptions(materializeStub, activity.RegisterOptions{Name: MaterializeActivity}) // upload_test.go
 	s.env.OnActivity(StatusActivity, mock.Anything, mock.Anything).Return(nil).Maybe()
 }
 

@@ -42,6 +42,11 @@ var recordedHistories = []struct {
 	// Written by e2e's TestCustomDomainVerifiedAndServedOverHTTPS: checks, a verify signal, activation.
 	{"domain-verified-history.json", DomainWorkflowName,
 		[]string{CheckDomainActivity, ActivateDomainActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, []string{DomainVerifySignal}},
+	// Recorded by TestRecordUploadHistory in e2e/folder_test.go.
+	{"deploy-upload-history.json", DeployWorkflowName,
+		[]string{MaterializeActivity, DetectActivity, PublishActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
+	{"collect-uploads-history.json", CollectUploadsWorkflowName,
+		[]string{CollectUploadsActivity}, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil},
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the current
@@ -60,6 +65,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(Poll, workflow.RegisterOptions{Name: PollWorkflowName})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
 	r.RegisterWorkflowWithOptions(VerifyDomain, workflow.RegisterOptions{Name: DomainWorkflowName})
+	r.RegisterWorkflowWithOptions(CollectUploads, workflow.RegisterOptions{Name: CollectUploadsWorkflowName})
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay on the current code: %v", f, err)

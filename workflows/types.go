@@ -101,7 +101,7 @@ type DeployInput struct {
 	Overrides   detect.Overrides `json:"overrides,omitempty"`
 	// BuildTaskQueue is the task queue of build workers.
 	BuildTaskQueue string `json:"buildTaskQueue"`
-	// Trigger says what started it: api, redeploy, poll, webhook, cli.
+	// Trigger says what started it: api, redeploy, poll, webhook, upload.
 	Trigger     string    `json:"trigger,omitempty"`
 	RequestedAt time.Time `json:"requestedAt"`
 	// URL is the deployment's own public URL.
@@ -112,6 +112,9 @@ type DeployInput struct {
 	// StepAttempts is how many times a light step is tried before the deployment needs
 	// attention (0: 8); builds are tried at most 4 times.
 	StepAttempts int32 `json:"stepAttempts,omitempty"`
+	// Upload, when set, makes the source an uploaded folder instead of RepoURL (upload.go):
+	// RepoURL is then empty, or the repository of Project so its settings apply.
+	Upload *api.UploadSource `json:"upload,omitempty"`
 }
 
 // StepState is one step's progress.
@@ -133,6 +136,9 @@ type CloneInput struct {
 	RepoURL      string `json:"repoUrl"`
 	Branch       string `json:"branch,omitempty"`
 	Commit       string `json:"commit,omitempty"`
+	// SourceKey, when set, is the deployment's stored source snapshot, which a worker without
+	// the workspace unpacks instead of cloning (deployments of uploaded folders).
+	SourceKey string `json:"sourceKey,omitempty"`
 }
 
 // CloneResult describes the fetched commit and its tree.

@@ -414,16 +414,13 @@ func TestDeployCommand(t *testing.T) {
 		t.Errorf("deploy sent %+v, want the body %v", reqs, want)
 	}
 
-	if _, _, err := output(t, func() error { return runDeploy(ctx, []string{"--project", "blog", "--no-follow"}) }); err != nil {
-		t.Errorf("deploy --project: %v", err)
-	}
-	if last := g.requests()[len(g.requests())-1]; last.path != "/api/projects/blog/deploy" {
-		t.Errorf("deploy --project called %s", last.path)
-	}
 	for _, args := range [][]string{
 		{"--project", "blog", "https://github.com/o/r"},
 		{"--project", "blog", "--branch", "dev"},
-		{},
+		{"https://github.com/o/r", "--prebuilt"},
+		{"https://github.com/o/r", "--prod"},
+		{"--prod"},
+		{".", "--prebuilt", "--build-command", "make"},
 		{"a", "b"},
 	} {
 		n := len(g.requests())

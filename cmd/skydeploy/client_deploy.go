@@ -13,16 +13,19 @@ import (
 	"github.com/skydeploy/skydeploy/internal/apiclient"
 )
 
-const deployUsage = "deploy <repo-url> [--branch B] [--project P] [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--no-follow]"
+const deployUsage = "deploy [DIR] [--prebuilt] [--project P] [--prod] [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--no-follow]\n" +
+	"       skydeploy deploy <repo-url> [--branch B] [--root-dir D] [--install-command C] [--build-command C] [--output-dir D] [--no-follow]"
 
-// runDeploy starts a deployment of a repository (or, with --project, of a project's
-// production branch) and follows it: steps as they end, the build log, then the URL.
-// Exit codes: 0 deployed, 1 failed, 130 interrupted (the deployment continues).
+// runDeploy deploys a folder (DIR, default ".": uploaded, see client_upload.go) or a
+// repository URL, and follows the deployment: steps as they end, the build log, then the URL.
+// Exit codes: 0 deployed, 1 failed, 2 usage, 130 interrupted (the deployment continues).
 func runDeploy(ctx context.Context, args []string) error {
 	fs := flagSet("deploy", deployUsage)
-	branch := fs.String("branch", "", "branch to deploy (default: the repository's default branch)")
-	project := fs.String("project", "", "deploy this project's production branch (POST /api/projects/P/deploy)")
-	rootDir := fs.String("root-dir", "", "project directory inside the repository")
+	branch := fs.String("branch", "", "branch of the repository to deploy (default: its default branch)")
+	project := fs.String("project", "", "the project the deployment belongs to")
+	prod := fs.Bool("prod", false, "with --project: a production deployment of a folder, live at the project's URL (default: a preview)")
+	prebuilt := fs.Bool("prebuilt", false, "publish the folder as it is, without detection or build (e.g. a dist/ built in CI)")
+	rootDir := fs.String("root-dir", "", "project directory inside the repository or folder")
 	installCmd := fs.String("install-command", "", "install command instead of the detected one")
 	buildCmd := fs.String("build-command", "", "build command instead of the detected one")
 	outputDir := fs.String("output-dir", "", "directory to publish, relative to the root dir")
@@ -31,34 +34,42 @@ func runDeploy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(pos) > 1 {
+		return usageError("usage: skydeploy " + deployUsage)
+	}
+	if len(pos) == 0 || !isRepositoryURL(pos[0]) {
+		dir := "."
+		if len(pos) == 1 {
+			dir = pos[0]
+		}
+		if *branch != "" {
+			return usageError("--branch is for repository URLs: a folder deploys the files it holds (its git branch is recorded)")
+		}
+		return runDeployFolder(ctx, folderDeploy{
+			dir: dir, noFollow: *noFollow,
+			req: api.UploadDeployRequest{Project: *project, Production: *prod, Prebuilt: *prebuilt, RootDir: *rootDir,
+				InstallCommand: *installCmd, BuildCommand: *buildCmd, OutputDir: *outputDir},
+		})
+	}
+	if *prod || *prebuilt {
+		return usageError("--prod and --prebuilt are for folders; a repository URL deploys its branch")
+	}
+	if *project != "" {
+		return usageError("to deploy a project's repository run skydeploy projects deploy " + *project + "; --project with a folder attaches the folder to it")
+	}
 	c, err := newAPIClient()
 	if err != nil {
 		return err
 	}
-	var started api.StartedDeployment
-	if *project != "" {
-		if len(pos) > 1 {
-			return usageError("usage: skydeploy deploy --project P (the project's repository and settings are used)")
-		}
-		if len(pos) == 1 || *branch != "" || *rootDir != "" || *installCmd != "" || *buildCmd != "" || *outputDir != "" {
-			return usageError("with --project the project's repository, branch and settings are used: change them with the project API")
-		}
-		fmt.Printf("Deploying project %s\n", *project)
-		started, err = c.DeployProject(ctx, *project)
-	} else {
-		if err := wantArgs(pos, 1, deployUsage); err != nil {
-			return err
-		}
-		what := pos[0]
-		if *branch != "" {
-			what += " (" + *branch + ")"
-		}
-		fmt.Printf("Deploying %s\n", what)
-		started, err = c.CreateDeployment(ctx, api.DeploymentRequest{
-			RepoURL: pos[0], Branch: *branch, RootDir: *rootDir, InstallCommand: *installCmd,
-			BuildCommand: *buildCmd, OutputDir: *outputDir,
-		})
+	what := pos[0]
+	if *branch != "" {
+		what += " (" + *branch + ")"
 	}
+	fmt.Printf("Deploying %s\n", what)
+	started, err := c.CreateDeployment(ctx, api.DeploymentRequest{
+		RepoURL: pos[0], Branch: *branch, RootDir: *rootDir, InstallCommand: *installCmd,
+		BuildCommand: *buildCmd, OutputDir: *outputDir,
+	})
 	if err != nil {
 		return cliError(c, err)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/skydeploy/skydeploy/web"
 )
 
-const usage = `skydeploy: deploy web projects from git repositories
+const usage = `skydeploy: deploy web projects from git repositories and folders
 
 Roles (each reads its settings from SKYDEPLOY_* environment variables; see README.md):
   skydeploy dev                 run the whole platform locally (Temporal, Redis, S3, all roles)
@@ -33,8 +33,10 @@ Roles (each reads its settings from SKYDEPLOY_* environment variables; see READM
 
 Client (talks to a gateway at $SKYDEPLOY_API_URL, token in $SKYDEPLOY_TOKEN or from skydeploy login):
   skydeploy login [--api URL] [--token T]
+  skydeploy deploy [DIR] [--prebuilt] [--project P [--prod]] [--root-dir D] [--build-command C] [--no-follow]
+                                upload a folder (default .: .gitignore and .skydeployignore
+                                honoured; only changed files are sent) and deploy it
   skydeploy deploy <repo-url> [--branch B] [--root-dir D] [--build-command C] [--output-dir D] [--no-follow]
-  skydeploy deploy --project P
   skydeploy ls [--project P] [--status S] [--limit N] [--json]
   skydeploy logs [-f] <id> | cancel <id> | redeploy <id> | rollback <project> <deployment-id>
   skydeploy retry <id> | abandon <id> [--reason R]   a deployment that needs attention

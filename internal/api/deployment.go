@@ -92,6 +92,8 @@ type DeploymentStatus struct {
 	Attention *Attention `json:"attention,omitempty"`
 	// ResetByOperator: this run was made by a reset in the Temporal UI (same deployment id).
 	ResetByOperator bool `json:"resetByOperator,omitempty"`
+	// Upload is set when the source is an uploaded folder rather than a clone (upload.go).
+	Upload *UploadSource `json:"upload,omitempty"`
 }
 
 // Attention says why a deployment needs an operator.

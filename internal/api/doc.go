@@ -9,6 +9,7 @@
 // project.go: projects, their environment variables and watch settings, in views and requests.
 // misc.go: the gateway's public settings, errors and small answers.
 // domain.go: custom domains of projects, their states and DNS records.
+// upload.go: folders deployed from the command line: manifests, contents, the deploy request.
 //
 // It must never import Temporal, Redis, object storage, gin or any role package: it is data,
 // and the only SkyDeploy package it knows is internal/detect (a deployment shows its build plan).

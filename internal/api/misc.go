@@ -7,6 +7,8 @@ type Config struct {
 	TemporalNamespace string `json:"temporalNamespace"`
 	AuthRequired      bool   `json:"authRequired"`
 	Version           string `json:"version"`
+	// Uploads are the limits on a folder deployed from the command line.
+	Uploads UploadLimits `json:"uploads"`
 }
 
 // TokenInfo says who the caller's token is (GET /api/token): the dashboard shows the actions a

@@ -184,6 +184,9 @@ type Config struct {
 	PollInterval time.Duration
 	// KeepDeployments is how many deployments per project retention keeps (SKYDEPLOY_KEEP_DEPLOYMENTS).
 	KeepDeployments int
+	// UploadTTL is how long an uploaded folder's manifest, and a content no manifest lists any
+	// more, are kept (SKYDEPLOY_UPLOAD_TTL).
+	UploadTTL time.Duration
 	// GitHubAPIURL is the GitHub REST API base (SKYDEPLOY_GITHUB_API_URL), changed only by tests.
 	GitHubAPIURL string
 
@@ -271,6 +274,7 @@ func Default() Config {
 		DeployRatePerMinute:     30,
 		PollInterval:            time.Minute,
 		KeepDeployments:         10,
+		UploadTTL:               24 * time.Hour,
 		GitHubAPIURL:            "https://api.github.com/",
 		LogFormat:               "text",
 		LogLevel:                "info",
@@ -415,6 +419,7 @@ func (c *Config) fields() []field {
 		{"SKYDEPLOY_DEPLOY_RATE_PER_MINUTE", &c.DeployRatePerMinute},
 		{"SKYDEPLOY_POLL_INTERVAL", &c.PollInterval},
 		{"SKYDEPLOY_KEEP_DEPLOYMENTS", &c.KeepDeployments},
+		{"SKYDEPLOY_UPLOAD_TTL", &c.UploadTTL},
 		{"SKYDEPLOY_GITHUB_API_URL", &c.GitHubAPIURL},
 		{"SKYDEPLOY_LOG_FORMAT", &c.LogFormat},
 		{"SKYDEPLOY_LOG_LEVEL", &c.LogLevel},
@@ -588,6 +593,9 @@ func (c Config) Validate() error {
 	}
 	if (c.TLSS3AccessKey == "") != (c.TLSS3SecretKey == "") || (c.TLSS3AccessKey != "" && c.TLSS3Bucket == "") {
 		errs = append(errs, errors.New("SKYDEPLOY_TLS_S3_BUCKET, SKYDEPLOY_TLS_S3_ACCESS_KEY and SKYDEPLOY_TLS_S3_SECRET_KEY go together"))
+	}
+	if c.UploadTTL < time.Second {
+		errs = append(errs, errors.New("SKYDEPLOY_UPLOAD_TTL must be at least 1s"))
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("SKYDEPLOY_SECRET_KEY must be at least 32 characters"))

@@ -107,12 +107,14 @@ func (c *Control) Abandon(ctx context.Context, deploymentID, reason string) erro
 
 // QueuedStatus is a deployment's status before its workflow runs: every step pending.
 func QueuedStatus(in workflows.DeployInput) workflows.DeploymentStatus {
-	steps := make([]workflows.StepState, 0, len(workflows.AllSteps))
-	for _, st := range workflows.AllSteps {
+	names := workflows.StepsOf(in)
+	steps := make([]workflows.StepState, 0, len(names))
+	for _, st := range names {
 		steps = append(steps, workflows.StepState{Name: st, State: workflows.StepPending})
 	}
 	return workflows.DeploymentStatus{
 		ID: in.DeploymentID, State: workflows.StateQueued, Steps: steps, RepoURL: in.RepoURL, Branch: in.Branch,
 		Project: in.Project, Production: in.Production, URL: in.URL, CreatedAt: in.RequestedAt, Trigger: in.Trigger, Overrides: in.Overrides,
+		Upload: in.Upload,
 	}
 }

@@ -9,6 +9,8 @@
 //     (created, updated, paused, triggered, deleted).
 //   - retention.go: the retention workflow `retention-<project>` is signalled (started if
 //     needed) for each production deployment, and started to purge a deleted project.
+//   - uploads.go: an uploaded folder becomes a deployment's workflow input (production, a
+//     preview or neither), and the schedule `collect-uploads` removes stale uploads.
 //
 // Reading deployments back (describe, query, list) is the gateway's, which shows them.
 //

@@ -22,6 +22,7 @@ import (
 	"github.com/skydeploy/skydeploy/activities"
 	"github.com/skydeploy/skydeploy/gateway"
 	"github.com/skydeploy/skydeploy/internal/config"
+	"github.com/skydeploy/skydeploy/internal/control"
 	"github.com/skydeploy/skydeploy/internal/metrics"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
@@ -119,7 +120,12 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	if err != nil {
 		return nil, nil, err
 	}
-	gw := gateway.New(gateway.Deps{Config: cfg, Temporal: c, Live: live, Store: store, Log: log, Dashboard: dashboard})
+	ctl := control.New(c, control.SettingsFrom(cfg), log)
+	// The schedule that removes stale uploads; a gateway without it still serves.
+	if err := ctl.EnsureUploadCollection(ctx, cfg.UploadTTL); err != nil {
+		log.Warn("the schedule collect-uploads could not be made or updated", "error", err)
+	}
+	gw := gateway.New(gateway.Deps{Config: cfg, Temporal: c, Control: ctl, Live: live, Store: store, Log: log, Dashboard: dashboard})
 	wctx, stopWatch := context.WithCancel(context.Background())
 	go gw.WatchBuildQueue(wctx)
 	return gw, func() { stopWatch(); c.Close(); _ = live.Client().Close() }, nil

@@ -24,6 +24,12 @@ import "strings"
 //	                                of the request handler (certmagic's storage), shared by every
 //	                                replica; tls/locks/<name>.json are its locks. The only prefix
 //	                                the request handler may write (GrantReadOnly)
+//	uploads/manifests/<id>.json     an uploaded folder's manifest (paths, hashes, sizes, modes)
+//	uploads/blobs/<sha256>          a content of uploaded folders, stored once; never served:
+//	                                unlike blobs/, these are sources nobody published.
+//	                                Manifests go a day (SKYDEPLOY_UPLOAD_TTL) after they were
+//	                                made, contents a day after their upload when no manifest
+//	                                lists them any more (activities/uploads.go)
 const (
 	SourcesPrefix     = "sources/"
 	ArtifactsPrefix   = "artifacts/"
@@ -36,6 +42,9 @@ const (
 	DomainsPrefix     = "domains/"
 	ClaimsPrefix      = "domain-claims/"
 	TLSPrefix         = "tls/"
+
+	UploadManifestsPrefix = "uploads/manifests/"
+	UploadBlobsPrefix     = "uploads/blobs/"
 )
 
 // SourceKey is the source snapshot of deployment id.
@@ -78,3 +87,9 @@ func DomainKey(host string) string { return DomainsPrefix + strings.ToLower(host
 
 // DomainClaimKey holds a project's claim on a custom domain (lower case, no port).
 func DomainClaimKey(host string) string { return ClaimsPrefix + strings.ToLower(host) + ".json" }
+
+// UploadManifestKey is the manifest of upload id.
+func UploadManifestKey(id string) string { return UploadManifestsPrefix + id + ".json" }
+
+// UploadBlobKey is an uploaded content, named by its hex SHA-256.
+func UploadBlobKey(sha256Hex string) string { return UploadBlobsPrefix + sha256Hex }

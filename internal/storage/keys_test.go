@@ -26,6 +26,8 @@ func TestKeys(t *testing.T) {
 		{TokenKey(sha), "tokens/" + sha + ".json", TokensPrefix},
 		{DomainKey("WWW.Example.com"), "domains/www.example.com.json", DomainsPrefix},
 		{DomainClaimKey("WWW.Example.com"), "domain-claims/www.example.com.json", ClaimsPrefix},
+		{UploadManifestKey("u0123456789abcdef01234567"), "uploads/manifests/u0123456789abcdef01234567.json", UploadManifestsPrefix},
+		{UploadBlobKey(sha), "uploads/blobs/" + sha, UploadBlobsPrefix},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key = %q, want %q", tc.got, tc.want)

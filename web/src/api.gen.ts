@@ -21,6 +21,86 @@ export type Config = {
   temporalNamespace: string;
   authRequired: boolean;
   version: string;
+  uploads: UploadLimits;
+};
+
+/** the limits on an uploaded folder, which the client checks before sending it */
+export type UploadLimits = {
+  /** all files together (SKYDEPLOY_MAX_REPO_BYTES) */
+  maxBytes: number;
+  /** SKYDEPLOY_MAX_FILES */
+  maxFiles: number;
+  /** one file (SKYDEPLOY_MAX_FILE_BYTES) */
+  maxFileBytes: number;
+};
+
+export type UploadFile = {
+  /** a clean relative slash path: no leading /, no .. or . component, no .git */
+  path: string;
+  /** the content's SHA-256 in lower-case hex */
+  sha256: string;
+  size: number;
+  /** 0644 (420) or executable 0755 (493) */
+  mode: '420' | '493';
+};
+
+export type UploadRequest = {
+  files: UploadFile[];
+};
+
+export type Upload = {
+  id: string;
+  /** the SHA-256s of the contents to send, each once */
+  missing: string[];
+  /** the missing contents together */
+  missingBytes: number;
+  files: number;
+  bytes: number;
+  /** distinct contents of the folder */
+  contents: number;
+  /** when the manifest is removed (SKYDEPLOY_UPLOAD_TTL after it was made) */
+  expiresAt: string;
+};
+
+export type UploadedContent = {
+  sha256: string;
+  size: number;
+};
+
+/** the git checkout the folder was part of, as the client saw it: shown, never trusted */
+export type UploadGit = {
+  /** the HEAD commit's full hash */
+  commit: string;
+  /** empty on a detached HEAD */
+  branch?: string;
+  message?: string;
+  author?: string;
+  email?: string;
+  /** the working tree had changes or untracked files */
+  dirty: boolean;
+};
+
+export type UploadDeployRequest = {
+  /** the project the deployment belongs to */
+  project?: string;
+  /** with project: live at the project's URL (default: a preview) */
+  production?: boolean;
+  /** publish the files as they are (no detection, no build) */
+  prebuilt?: boolean;
+  git?: UploadGit;
+  rootDir?: string;
+  installCommand?: string;
+  buildCommand?: string;
+  outputDir?: string;
+};
+
+/** the uploaded folder a deployment was made from */
+export type UploadSource = {
+  id: string;
+  files: number;
+  bytes: number;
+  prebuilt?: boolean;
+  git?: UploadGit;
 };
 
 export type DeploymentRequest = {
@@ -118,6 +198,7 @@ export type DeploymentStatus = {
   /** the current (or failed) step */
   step?: string;
   steps: StepState[];
+  /** empty for an uploaded folder without a project (see upload) */
   repoUrl: string;
   branch?: string;
   project?: string;
@@ -131,11 +212,12 @@ export type DeploymentStatus = {
   finishedAt?: string;
   files?: number;
   bytes?: number;
-  trigger?: 'api' | 'redeploy' | 'poll' | 'webhook';
+  trigger?: 'api' | 'redeploy' | 'poll' | 'webhook' | 'upload';
   overrides?: Overrides;
   attention?: Attention;
   /** this run was made by a reset in the Temporal UI (same deployment id) */
   resetByOperator?: boolean;
+  upload?: UploadSource;
 };
 
 /** why a deployment needs an operator: a step failed for the platform's reasons past its retries */

@@ -3,6 +3,7 @@ import type { Deployment } from '../api';
 import { Link } from '../router';
 import { between, firstLine, formatDuration, shortSha, timeAgo } from '../lib/format';
 import { StatusBadge } from './ui';
+import { UploadBadge } from './UploadSource';
 
 export function frameworkLabel(d: Deployment): string {
   return d.plan?.frameworkName || d.plan?.framework || (d.plan?.kind === 'static' ? 'Static' : d.plan?.kind) || '';
@@ -43,6 +44,7 @@ export function DeploymentRow({ d, now, showProject = true, actions, testId = 'd
           {fw && <span className="text-xs text-slate-500" data-testid="framework">{fw}</span>}
         </div>
         <div className="mt-0.5 flex min-w-0 items-center gap-2 text-xs text-slate-600">
+          <UploadBadge d={d} />
           {d.branch && (
             <span className="max-w-40 truncate rounded bg-slate-100 px-1.5 py-0.5 font-mono" title={d.branch}>
               {d.branch}
@@ -56,7 +58,7 @@ export function DeploymentRow({ d, now, showProject = true, actions, testId = 'd
               </span>
             </>
           )}
-          {!d.commit && !d.branch && <span className="truncate">{d.repoUrl}</span>}
+          {!d.commit && !d.branch && !d.upload && <span className="truncate">{d.repoUrl}</span>}
         </div>
       </div>
       <div className="flex items-center gap-4 text-xs text-slate-500 sm:w-32 sm:flex-none sm:flex-col sm:items-end sm:gap-0">

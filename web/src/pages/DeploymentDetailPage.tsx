@@ -6,6 +6,7 @@ import { between, formatDuration, repoLabel, shortSha, timeAgo } from '../lib/fo
 import { LogViewer, toStored, type StoredLine } from '../components/LogViewer';
 import { CopyButton, ErrorMessage, Skeleton, StatusBadge, Toast, useDocumentTitle, useNow } from '../components/ui';
 import { frameworkLabel } from '../components/DeploymentRow';
+import { UploadBadge, uploadSummary } from '../components/UploadSource';
 
 const STEPS: Step[] = ['clone', 'detect', 'upload', 'build', 'publish'];
 const STEP_LABEL: Record<Step, string> = { clone: 'Clone', detect: 'Detect', upload: 'Upload', build: 'Build', publish: 'Publish' };
@@ -152,7 +153,7 @@ export function DeploymentDetailPage({ id }: { id: string }) {
                   {' · '}
                 </>
               )}
-              <span className="font-mono">{repoLabel(d.repoUrl)}</span>
+              {d.upload ? <UploadBadge d={d} /> : <span className="font-mono">{repoLabel(d.repoUrl)}</span>}
               {d.branch && (
                 <>
                   {' · '}
@@ -269,7 +270,8 @@ export function DeploymentDetailPage({ id }: { id: string }) {
                 <Row k="Install" v={d.plan?.installCommand} mono />
                 <Row k="Build" v={d.plan?.buildCommand} mono />
                 <Row k="Output" v={d.plan?.outputDir} mono />
-                {d.commit && <Row k="Commit" v={`${shortSha(d.commit.sha)} ${d.commit.message.split('\n')[0]}`} />}
+                {d.upload && <Row k="Source" v={uploadSummary(d)} />}
+                {d.commit && <Row k="Commit" v={`${shortSha(d.commit.sha)} ${d.commit.message.split('\n')[0]}${d.upload?.git?.dirty ? ' (with uncommitted changes)' : ''}`} />}
                 {d.commit?.author && <Row k="Author" v={d.commit.author} />}
                 <Row k="Duration" v={formatDuration(between(d.createdAt, d.finishedAt, now))} />
               </dl>
@@ -385,7 +387,8 @@ const STEP_TONE: Record<StepState['state'], string> = {
 
 function Steps({ d, now }: { d: Deployment; now: number }) {
   const byName = new Map((d.steps ?? []).map((s) => [s.name, s]));
-  const names = [...STEPS, ...(d.steps ?? []).map((s) => s.name).filter((n) => !STEPS.includes(n))];
+  // An uploaded folder has no clone, and its upload step comes first: its own steps, in order.
+  const names = d.upload && d.steps?.length ? d.steps.map((s) => s.name) : [...STEPS, ...(d.steps ?? []).map((s) => s.name).filter((n) => !STEPS.includes(n))];
   return (
     <ol className="mt-2 space-y-1.5">
       {names.map((n) => {
