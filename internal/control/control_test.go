@@ -41,9 +41,10 @@ func TestDeployInput(t *testing.T) {
 	}
 }
 
-// TestAgainstTemporal runs the control room against the Temporal dev server: no worker runs,
-// so what it starts stays queued for the test to read back.
-func TestAgainstTemporal(t *testing.T) {
+// startControl starts the Temporal dev server (skipped under -short) and a control room
+// dialled to it; no worker runs, so what it starts stays queued for the test to read back.
+func startControl(t *testing.T) (*Control, client.Client) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the Temporal dev server")
 	}
@@ -52,9 +53,15 @@ func TestAgainstTemporal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tc.Close()
+	t.Cleanup(tc.Close)
+	return New(tc, testSettings(), testenv.Logger(t)), tc
+}
+
+// TestAgainstTemporal runs the control room against the Temporal dev server: no worker runs,
+// so what it starts stays queued for the test to read back.
+func TestAgainstTemporal(t *testing.T) {
+	c, tc := startControl(t)
 	ctx := context.Background()
-	c := New(tc, testSettings(), testenv.Logger(t))
 	p := &projects.Project{Name: "site", RepoURL: "https://github.com/acme/site", ProductionBranch: "main",
 		Watch: projects.Watch{Enabled: true}}
 

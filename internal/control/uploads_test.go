@@ -10,7 +10,6 @@ import (
 	"github.com/skydeploy/skydeploy/internal/api"
 	"github.com/skydeploy/skydeploy/internal/detect"
 	"github.com/skydeploy/skydeploy/internal/projects"
-	"github.com/skydeploy/skydeploy/internal/testenv"
 	"github.com/skydeploy/skydeploy/workflows"
 )
 
@@ -84,17 +83,8 @@ func TestCollectUploadsEvery(t *testing.T) {
 // TestUploadCollectionSchedule runs against the dev server: the schedule is made once and
 // follows a changed TTL.
 func TestUploadCollectionSchedule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the Temporal dev server")
-	}
-	tmp := testenv.StartTemporal(t)
-	tc, err := client.Dial(client.Options{HostPort: tmp.Address})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
+	c, tc := startControl(t)
 	ctx := context.Background()
-	c := New(tc, testSettings(), testenv.Logger(t))
 	for _, ttl := range []time.Duration{24 * time.Hour, 2 * time.Hour} {
 		if err := c.EnsureUploadCollection(ctx, ttl); err != nil {
 			t.Fatal(err)
