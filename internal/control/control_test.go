@@ -126,7 +126,7 @@ func TestAgainstTemporal(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := describe()
-		if iv := d.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 2*time.Minute || d.Schedule.State.Paused {
+		if iv := d.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 2*time.Minute || iv[0].Offset != PollPhase("site", 2*time.Minute) || d.Schedule.State.Paused {
 			t.Fatalf("schedule spec %+v paused %v", d.Schedule.Spec, d.Schedule.State.Paused)
 		}
 		act, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
@@ -145,7 +145,7 @@ func TestAgainstTemporal(t *testing.T) {
 		if err := c.SyncSchedule(ctx, p, false); err != nil {
 			t.Fatal(err)
 		}
-		if iv := describe().Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 5*time.Minute {
+		if iv := describe().Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 5*time.Minute || iv[0].Offset != PollPhase("site", 5*time.Minute) {
 			t.Fatalf("updated interval %+v", iv)
 		}
 		if err := c.SetPaused(ctx, p, true); err != nil || !describe().Schedule.State.Paused {

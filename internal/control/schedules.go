@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -39,6 +40,21 @@ func (c *Control) pollInput(p *projects.Project) workflows.PollInput {
 	return in
 }
 
+// PollPhase is where in each interval the project's polls fall: a fixed offset derived from the
+// project's name, whole seconds in [0, every). Without it every schedule with the same interval
+// fires at the same instant (intervals count from the Unix epoch), so a thousand projects polled
+// every minute asked Temporal for a thousand starts in the first second of each minute; spread,
+// they make a steady stream, and one project's polls stay exactly one interval apart.
+func PollPhase(project string, every time.Duration) time.Duration {
+	secs := uint64(every / time.Second)
+	if secs <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(project))
+	return time.Duration(h.Sum64()%secs) * time.Second
+}
+
 func (c *Control) pollAction(p *projects.Project) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		ID:                 workflows.PollScheduleID(p.Name),
@@ -54,7 +70,7 @@ func (c *Control) pollAction(p *projects.Project) *client.ScheduleWorkflowAction
 }
 
 // SyncSchedule makes the project's poll schedule match its watch settings: none when watching
-// is off, else one every interval (overlap SKIP: a slow or rate-limited poll is never doubled),
+// is off, else one every interval at the project's own phase (overlap SKIP: a slow or rate-limited poll is never doubled),
 // paused when the watch is paused. A new schedule polls at once; created says the project is
 // new, so no schedule of it can be current (one left over from a project of the same name is
 // replaced).
@@ -68,7 +84,8 @@ func (c *Control) SyncSchedule(ctx context.Context, p *projects.Project, created
 		}
 		return nil
 	}
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: c.Interval(p)}}}
+	every := c.Interval(p)
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every, Offset: PollPhase(p.Name, every)}}}
 	if !created {
 		if _, err := h.Describe(ctx); err == nil {
 			return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
