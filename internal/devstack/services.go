@@ -15,7 +15,7 @@ import (
 // TemporalOptions configure the Temporal CLI dev server.
 type TemporalOptions struct {
 	Binary    string
-	DBFile    string // SQLite file; empty keeps everything in memory
+	DBFile    string // SQLite file; empty keeps everything in memory (see sqlitePragmas)
 	Host      string
 	Port      int
 	UIPort    int // 0 = headless
@@ -26,6 +26,13 @@ type TemporalOptions struct {
 	SearchAttributes map[string]string
 	Log              io.Writer
 }
+
+// sqlitePragmas make the dev server's database file write-ahead logged, synced at checkpoints:
+// with SQLite's defaults (a rollback journal, a sync per transaction) the server wrote about
+// 50 MiB/s and waited on the disk under 1,000 poll schedules. A crash of the server loses
+// nothing committed; a power cut may lose the last transactions, never the file, which is what
+// a development server needs (production Temporal runs on PostgreSQL, see temporal-compose.yml).
+var sqlitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 
 // Temporal returns (unstarted) the Temporal dev server process.
 func Temporal(o TemporalOptions) (*Process, error) {
@@ -52,6 +59,9 @@ func Temporal(o TemporalOptions) (*Process, error) {
 			return nil, fmt.Errorf("temporal data dir: %w", err)
 		}
 		args = append(args, "--db-filename", o.DBFile)
+		for _, p := range sqlitePragmas {
+			args = append(args, "--sqlite-pragma", p)
+		}
 	}
 	names := make([]string, 0, len(o.SearchAttributes))
 	for name := range o.SearchAttributes {
