@@ -70,8 +70,8 @@ func (c *Control) pollAction(p *projects.Project) *client.ScheduleWorkflowAction
 }
 
 // SyncSchedule makes the project's poll schedule match its watch settings: none when watching
-// is off, else one every interval at the project's own phase (overlap SKIP: a slow or rate-limited poll is never doubled),
-// paused when the watch is paused. A new schedule polls at once; created says the project is
+// is off, else one every interval at the project's own phase (PollPhase; overlap SKIP: a slow or
+// rate-limited poll is never doubled), paused when the watch is paused. A new schedule polls at once; created says the project is
 // new, so no schedule of it can be current (one left over from a project of the same name is
 // replaced).
 func (c *Control) SyncSchedule(ctx context.Context, p *projects.Project, created bool) error {
