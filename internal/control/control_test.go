@@ -114,6 +114,46 @@ func TestAgainstTemporal(t *testing.T) {
 		}
 	})
 
+	t.Run("rephase", func(t *testing.T) {
+		old := &projects.Project{Name: "old-site", RepoURL: "https://github.com/acme/old", ProductionBranch: "main",
+			Watch: projects.Watch{Enabled: true}}
+		if PollPhase(old.Name, time.Minute) == 0 {
+			t.Fatal("the test needs a project whose phase is not 0")
+		}
+		sc := tc.ScheduleClient()
+		// A poll schedule as SkyDeploy made them before phases: every minute from the epoch.
+		if _, err := sc.Create(ctx, client.ScheduleOptions{ID: workflows.PollScheduleID(old.Name),
+			Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Minute}}},
+			Action: c.pollAction(old), Paused: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer sc.GetHandle(ctx, workflows.PollScheduleID(old.Name)).Delete(ctx)
+		unwatched := &projects.Project{Name: "unwatched"}
+		gone := &projects.Project{Name: "gone", Watch: projects.Watch{Enabled: true}}
+		if n, err := c.RephaseSchedules(ctx, []*projects.Project{old, unwatched, gone}); err != nil || n != 1 {
+			t.Fatalf("RephaseSchedules = %d, %v; want 1 moved", n, err)
+		}
+		d, err := sc.GetHandle(ctx, workflows.PollScheduleID(old.Name)).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv := d.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Minute || iv[0].Offset != PollPhase(old.Name, time.Minute) {
+			t.Fatalf("rephased spec %+v", d.Schedule.Spec)
+		}
+		// Nothing else changed: still paused, same action and argument.
+		act, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+		var poll workflows.PollInput
+		if !d.Schedule.State.Paused || !ok || act.TaskQueue != "control-test" || len(act.Args) != 1 {
+			t.Fatalf("rephased schedule state %+v action %+v", d.Schedule.State, d.Schedule.Action)
+		}
+		if pl, ok := act.Args[0].(*commonpb.Payload); !ok || converter.GetDefaultDataConverter().FromPayload(pl, &poll) != nil || poll.Project != old.Name || poll.RepoURL != old.RepoURL {
+			t.Fatalf("rephased action args %#v (%+v)", act.Args, poll)
+		}
+		if n, err := c.RephaseSchedules(ctx, []*projects.Project{old}); err != nil || n != 0 {
+			t.Fatalf("second RephaseSchedules = %d, %v; want 0 moved", n, err)
+		}
+	})
+
 	t.Run("schedule", func(t *testing.T) {
 		describe := func() *client.ScheduleDescription {
 			d, err := tc.ScheduleClient().GetHandle(ctx, workflows.PollScheduleID("site")).Describe(ctx)

@@ -171,3 +171,39 @@ func (c *Control) SetPaused(ctx context.Context, p *projects.Project, paused boo
 	}
 	return err
 }
+
+// RephaseSchedules moves the poll schedules of watched projects made before schedules had a
+// phase (they all fire at the top of their interval) to their project's PollPhase, changing
+// nothing else of them, and says how many it moved. A project without a schedule, or whose
+// schedule has another shape than SyncSchedule makes, is left alone; errors of single schedules
+// are joined, the others are still moved. The gateway runs it at start.
+func (c *Control) RephaseSchedules(ctx context.Context, ps []*projects.Project) (int, error) {
+	var errs []error
+	moved := 0
+	for _, p := range ps {
+		if !p.Watch.Enabled {
+			continue
+		}
+		h := c.temporal.ScheduleClient().GetHandle(ctx, workflows.PollScheduleID(p.Name))
+		changed := false
+		err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sch := in.Description.Schedule
+			if sch.Spec == nil || len(sch.Spec.Intervals) != 1 {
+				return nil, temporal.ErrSkipScheduleUpdate
+			}
+			iv := &sch.Spec.Intervals[0]
+			if want := PollPhase(p.Name, iv.Every); iv.Offset != want {
+				iv.Offset, changed = want, true
+				return &client.ScheduleUpdate{Schedule: &sch}, nil
+			}
+			return nil, temporal.ErrSkipScheduleUpdate
+		}})
+		switch {
+		case err != nil && !isNotFound(err):
+			errs = append(errs, fmt.Errorf("schedule of project %s: %w", p.Name, err))
+		case err == nil && changed:
+			moved++
+		}
+	}
+	return moved, errors.Join(errs...)
+}

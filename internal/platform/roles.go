@@ -24,6 +24,7 @@ import (
 	"github.com/skydeploy/skydeploy/internal/config"
 	"github.com/skydeploy/skydeploy/internal/control"
 	"github.com/skydeploy/skydeploy/internal/metrics"
+	"github.com/skydeploy/skydeploy/internal/projects"
 	"github.com/skydeploy/skydeploy/internal/sandbox"
 	"github.com/skydeploy/skydeploy/internal/storage"
 	"github.com/skydeploy/skydeploy/servehandler"
@@ -128,7 +129,33 @@ func NewGateway(ctx context.Context, cfg config.Config, log *slog.Logger, dashbo
 	gw := gateway.New(gateway.Deps{Config: cfg, Temporal: c, Control: ctl, Live: live, Store: store, Log: log, Dashboard: dashboard})
 	wctx, stopWatch := context.WithCancel(context.Background())
 	go gw.WatchBuildQueue(wctx)
+	go rephasePollSchedules(wctx, ctl, store, cfg, log)
 	return gw, func() { stopWatch(); c.Close(); _ = live.Client().Close() }, nil
+}
+
+// rephasePollSchedules gives poll schedules made before schedules had a phase their project's
+// phase (control.RephaseSchedules), once per gateway start and in the background: a gateway
+// serves while it runs, and every replica doing it is harmless (each update is conditional).
+func rephasePollSchedules(ctx context.Context, ctl *control.Control, store *storage.Store, cfg config.Config, log *slog.Logger) {
+	ps, err := projects.NewStore(store, cfg.SecretKey)
+	if err != nil {
+		log.Warn("poll schedules not rephased", "error", err)
+		return
+	}
+	list, err := ps.List(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("poll schedules not rephased: listing projects failed", "error", err)
+		}
+		return
+	}
+	moved, err := ctl.RephaseSchedules(ctx, list)
+	if moved > 0 {
+		log.Info("poll schedules moved to their project's phase in the interval", "schedules", moved)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Warn("some poll schedules not rephased", "error", err)
+	}
 }
 
 // RunGateway runs the gateway (API and dashboard) until ctx ends.
